@@ -1,0 +1,74 @@
+// swift-tools-version:6.1
+// gridtop: a terminal dashboard for electricity-grid control rooms on consortium blockchains.
+//
+// Layers (one direction, see docs/architecture.md):
+//   ChainCore (pure: hex, JSON, Keccak-256, RLP, ABI, headers)
+//   GridCore  (pure: assets, topology, schema v1 events, interval balances)
+//   LedgerClient (I/O: JSON-RPC over WebSocket to ledger nodes) ──LedgerUpdate──▶
+//   Alerts (detectors, alarm book) ──Snapshot──▶ OperatorTUI (cell buffer → ncursesw)
+//   GridSimulator (the embedded simulated network, served over real WebSockets)
+//   gridtop (thin executable: argument parsing and wiring)
+import PackageDescription
+
+let package = Package(
+    name: "gridtop",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "gridtop", targets: ["gridtop"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
+    ],
+    targets: [
+        .target(name: "ChainCore"),
+        .target(name: "GridCore", dependencies: ["ChainCore"]),
+        .target(
+            name: "LedgerClient",
+            dependencies: [
+                "ChainCore", "GridCore",
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
+        .target(
+            name: "GridSimulator",
+            dependencies: [
+                "ChainCore", "GridCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(name: "Alerts", dependencies: ["ChainCore", "GridCore"]),
+        .systemLibrary(
+            name: "CNcursesw",
+            pkgConfig: "ncursesw",
+            providers: [.apt(["libncursesw5-dev"])]
+        ),
+        .target(name: "OperatorTUI", dependencies: ["CNcursesw", "ChainCore", "GridCore", "Alerts"]),
+        .executableTarget(
+            name: "gridtop",
+            dependencies: [
+                "ChainCore", "GridCore", "LedgerClient", "GridSimulator", "Alerts", "OperatorTUI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "ChainCoreTests", dependencies: ["ChainCore"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "GridCoreTests", dependencies: ["GridCore"]),
+        .testTarget(name: "LedgerClientTests", dependencies: ["LedgerClient", "GridSimulator"]),
+        .testTarget(name: "GridSimulatorTests", dependencies: ["GridSimulator"]),
+        .testTarget(name: "AlertsTests", dependencies: ["Alerts"]),
+        .testTarget(name: "OperatorTUITests", dependencies: ["OperatorTUI"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["gridtop"]),
+    ]
+)

@@ -1,0 +1,72 @@
+import ChainCore
+import GridCore
+
+/// Energy through one stage in one interval (watt-hours).
+public struct StageFlow: Sendable, Equatable {
+    public var stage: Stage
+    /// Assets of this stage known from the chain.
+    public var assets: Int
+    /// Meters of this stage that reported in the interval.
+    public var reporting: Int
+    public var importWh: Int64
+    public var exportWh: Int64
+    /// Expected technical loss inside this stage's segments.
+    public var lossWh: Int64
+    /// Residual beyond the expected loss (positive: energy metered nowhere).
+    public var unaccountedWh: Int64
+
+    public init(stage: Stage, assets: Int, reporting: Int, importWh: Int64, exportWh: Int64, lossWh: Int64, unaccountedWh: Int64) {
+        self.stage = stage; self.assets = assets; self.reporting = reporting; self.importWh = importWh
+        self.exportWh = exportWh; self.lossWh = lossWh; self.unaccountedWh = unaccountedWh
+    }
+}
+
+/// A block as listed on the screen.
+public struct BlockRow: Sendable, Equatable {
+    public var number: UInt64
+    public var hash: Bytes32
+    public var proposer: Address
+    public var timestamp: UInt64
+    public var readings: Int
+    public var registrations: Int
+    public var transfers: Int
+    public var rejected: Int
+
+    public init(number: UInt64, hash: Bytes32, proposer: Address, timestamp: UInt64, readings: Int, registrations: Int, transfers: Int, rejected: Int) {
+        self.number = number; self.hash = hash; self.proposer = proposer; self.timestamp = timestamp
+        self.readings = readings; self.registrations = registrations; self.transfers = transfers; self.rejected = rejected
+    }
+}
+
+/// Everything the operator's screen shows, as one immutable value.
+/// Built by the monitor after each update; views are pure functions of it.
+public struct MonitorSnapshot: Sendable, Equatable {
+    public var chainId: UInt64?
+    /// True on the embedded simulated network: the screen must say so.
+    public var simulated: Bool
+    public var head: BlockHeader?
+    /// Wall-clock unix seconds when the head arrived.
+    public var headSeenAt: Double?
+    public var nodes: [NodeStatus]
+    /// Start (unix seconds, chain time) of the last settled interval.
+    public var settledInterval: UInt64?
+    public var intervalSeconds: UInt32
+    public var stages: [StageFlow]
+    /// Newest first.
+    public var recentBlocks: [BlockRow]
+    /// Active, or cleared but unacknowledged; most urgent first.
+    public var alarms: [Alarm]
+    public var warnings: [String]
+    /// Wall-clock unix seconds when the snapshot was made.
+    public var now: Double
+
+    public init(chainId: UInt64? = nil, simulated: Bool = false, head: BlockHeader? = nil, headSeenAt: Double? = nil,
+                nodes: [NodeStatus] = [], settledInterval: UInt64? = nil, intervalSeconds: UInt32 = 900,
+                stages: [StageFlow] = [], recentBlocks: [BlockRow] = [], alarms: [Alarm] = [],
+                warnings: [String] = [], now: Double = 0) {
+        self.chainId = chainId; self.simulated = simulated; self.head = head; self.headSeenAt = headSeenAt
+        self.nodes = nodes; self.settledInterval = settledInterval; self.intervalSeconds = intervalSeconds
+        self.stages = stages; self.recentBlocks = recentBlocks; self.alarms = alarms; self.warnings = warnings
+        self.now = now
+    }
+}

@@ -1,0 +1,1 @@
+// GridSimulator: see docs/architecture.md. Filled in by the module's own files.

@@ -1,0 +1,1 @@
+// LedgerClient: see docs/architecture.md. Filled in by the module's own files.
