@@ -65,8 +65,21 @@ let package = Package(
         ),
         .testTarget(name: "ChainCoreTests", dependencies: ["ChainCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "GridCoreTests", dependencies: ["GridCore"]),
-        .testTarget(name: "LedgerClientTests", dependencies: ["LedgerClient", "GridSimulator"]),
-        .testTarget(name: "GridSimulatorTests", dependencies: ["GridSimulator"]),
+        .testTarget(
+            name: "LedgerClientTests",
+            dependencies: [
+                "LedgerClient", "GridSimulator",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+            ]
+        ),
+        .testTarget(
+            name: "GridSimulatorTests",
+            dependencies: [
+                "GridSimulator",
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            ]
+        ),
         .testTarget(name: "AlertsTests", dependencies: ["Alerts"]),
         .testTarget(name: "OperatorTUITests", dependencies: ["OperatorTUI"]),
         .testTarget(name: "EndToEndTests", dependencies: ["gridtop"]),
