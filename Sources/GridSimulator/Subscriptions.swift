@@ -44,7 +44,12 @@ final class RPCSession: Sendable {
         let subs = activeSubscriptions
         guard !subs.isEmpty else { return }
         let headJSON = block.header.json
-        for (id, s) in subs.sorted(by: { $0.key < $1.key }) {
+        // Heads before logs, so a client sees a block before the events it holds.
+        let ordered = subs.sorted { a, b in
+            let (ha, hb) = (a.value == .newHeads, b.value == .newHeads)
+            return ha != hb ? ha : a.key < b.key
+        }
+        for (id, s) in ordered {
             switch s {
             case .newHeads:
                 send(JSONRPC.subscriptionNotification(subscription: id, result: headJSON).serialized())
