@@ -234,6 +234,12 @@ struct RPCService: Sendable {
         return .object(o)
     }
 
+    /// A 256-bit value as a JSON-RPC quantity (no leading zeros).
+    static func quantity256(_ v: Bytes32) -> String {
+        let digits = Hex.encode(v.bytes).dropFirst(2).drop { $0 == "0" }
+        return "0x" + (digits.isEmpty ? "0" : digits)
+    }
+
     func transactionJSON(_ b: SimBlock, _ i: Int) -> JSON {
         let t = b.transactions[i]
         return [
@@ -251,8 +257,8 @@ struct RPCService: Sendable {
             "type": .string("0x0"),
             "chainId": .string(Hex.quantity(ledger.chainId)),
             "v": .string(Hex.quantity(t.v)),
-            "r": .string(Hex.quantity(t.r.w3 | 1)),
-            "s": .string(Hex.quantity(t.s.w3 | 1)),
+            "r": .string(Self.quantity256(t.r)),
+            "s": .string(Self.quantity256(t.s)),
         ]
     }
 }

@@ -207,3 +207,36 @@ final class RPCServiceTests: XCTestCase {
         return try box.withLock { $0 }.map { try JSON.parse($0) }
     }
 }
+
+final class LedgerTests: XCTestCase {
+    func testLogsBloomAndEmptyBlocks() {
+        let net = SimulatedNetwork(config: SimulationConfig())
+        let ledger = Ledger(chainId: 1, contract: SimulatedNetwork.meteringContract, validators: net.validators,
+                            genesisTimestamp: 1_800_000_000)
+        ledger.enqueue(net.registrationTransactions())
+        let b1 = ledger.produceBlock(timestamp: 1_800_000_001)
+        func has(_ bloom: [UInt8], _ v: [UInt8]) -> Bool {
+            var probe = [UInt8](repeating: 0, count: 256)
+            Ledger.addToBloom(&probe, v)
+            return zip(probe, bloom).allSatisfy { $0 & $1 == $0 }
+        }
+        XCTAssert(has(b1.header.logsBloom, SimulatedNetwork.meteringContract.bytes))
+        XCTAssert(has(b1.header.logsBloom, LedgerSchemaV1.assetRegisteredTopic.bytes))
+        XCTAssertEqual(b1.header.logsBloom.filter { $0 != 0 }.isEmpty, false)
+        for _ in 2...4 { ledger.produceBlock(timestamp: 1_800_000_002) }
+        let empty = ledger.produceBlock(timestamp: 1_800_000_000)  // a clock step back never reorders time
+        XCTAssert(empty.transactions.isEmpty)
+        XCTAssertEqual(empty.header.logsBloom, [UInt8](repeating: 0, count: 256))
+        XCTAssertEqual(empty.header.transactionsRoot, BlockHeader.emptyTrieRoot)
+        XCTAssertEqual(empty.header.timestamp, 1_800_000_002)
+        XCTAssertEqual(ledger.headNumber, 5)
+        XCTAssertEqual(ledger.block(hash: empty.hash)?.number, 5)
+        // Nonces count per sender.
+        XCTAssertEqual(ledger.block(number: 4)?.transactions.last?.nonce, UInt64(1 + 20 - 1))
+    }
+
+    func testQuantity256() {
+        XCTAssertEqual(RPCService.quantity256(.zero), "0x0")
+        XCTAssertEqual(RPCService.quantity256(Bytes32(uint: 0x1a)), "0x1a")
+    }
+}
