@@ -20,6 +20,13 @@ public struct SegmentBalance: Sendable, Equatable {
     public var complete: Bool
 
     public var residualWh: Int64 { netInWh - childrenNetInWh }
+
+    public init(segment: AssetID, interval: UInt64, netInWh: Int64, childrenNetInWh: Int64, throughputWh: Int64,
+                childrenReporting: Int, childrenExpected: Int, complete: Bool) {
+        self.segment = segment; self.interval = interval; self.netInWh = netInWh; self.childrenNetInWh = childrenNetInWh
+        self.throughputWh = throughputWh; self.childrenReporting = childrenReporting
+        self.childrenExpected = childrenExpected; self.complete = complete
+    }
 }
 
 extension IntervalLedger {
