@@ -308,7 +308,7 @@ public enum DashboardView {
             },
             TableColumn(title: "kind", width: 17, priority: 2) { (kindLabel($0.kind), nil) },
             TableColumn(title: "asset", width: 12, priority: 3, flexible: true, maxWidth: 28) { (SafeText.sanitize($0.assetName), nil) },
-            TableColumn(title: "stage", width: 12, priority: 7) { ($0.stage.name, nil) },
+            TableColumn(title: "stage", width: 12, priority: 7) { ($0.stageName, nil) },
             TableColumn(title: "age", width: 6, align: .right, priority: 4) { (Format.age(seconds: now - $0.raisedAt), nil) },
             TableColumn(title: "rep", width: 4, align: .right, priority: 6) { ($0.count > 1 ? "x\($0.count)" : "", nil) },
             TableColumn(title: "since", width: 12, priority: 8) { (Format.time(Int64($0.raisedAt.rounded(.down)), seconds: true) + " Z", .dim) },

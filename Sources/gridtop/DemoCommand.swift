@@ -66,7 +66,12 @@ enum Dashboard {
         var options = OperatorOptions()
         options.readOnly = readOnly
         defer { pipeline.cancel() }
-        try await runOnThread { try OperatorApp(source: box, options: options).run() }
+        do {
+            try await runOnThread { try OperatorApp(source: box, options: options).run() }
+        } catch OperatorAppError.interrupted(let signal) {
+            // The terminal is already restored; end like a shell expects (128 + signal).
+            throw ExitCode(128 + signal)
+        }
     }
 
     /// The screen's loop blocks its thread (curses input), so it gets one of its own.
