@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         .target(name: "ChainCore"),
@@ -49,6 +50,10 @@ let package = Package(
             ]
         ),
         .target(name: "Alerts", dependencies: ["ChainCore", "GridCore"]),
+        .target(
+            name: "AlarmJournal",
+            dependencies: ["ChainCore", "GridCore", "Alerts", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .systemLibrary(
             name: "CNcursesw",
             pkgConfig: "ncursesw",
@@ -58,7 +63,7 @@ let package = Package(
         .executableTarget(
             name: "gridtop",
             dependencies: [
-                "ChainCore", "GridCore", "LedgerClient", "GridSimulator", "Alerts", "OperatorTUI",
+                "ChainCore", "GridCore", "LedgerClient", "GridSimulator", "Alerts", "AlarmJournal", "OperatorTUI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -81,6 +86,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "AlertsTests", dependencies: ["Alerts"]),
+        .testTarget(name: "AlarmJournalTests", dependencies: ["AlarmJournal", "gridtop"]),
         .testTarget(name: "OperatorTUITests", dependencies: ["OperatorTUI"]),
         .testTarget(name: "EndToEndTests", dependencies: ["gridtop"]),
     ]

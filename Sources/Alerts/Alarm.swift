@@ -62,7 +62,8 @@ public struct Alarm: Sendable, Equatable, Identifiable {
     public var asset: AssetID
     /// Untrusted (from the chain): sanitize before display.
     public var assetName: String
-    public var stage: Stage
+    /// The grid stage of the asset; nil for ledger alarms (nodes, consensus).
+    public var stage: Stage?
     public var priority: AlarmPriority
     /// The condition is present now.
     public var active: Bool
@@ -77,8 +78,15 @@ public struct Alarm: Sendable, Equatable, Identifiable {
     public var count: Int
     /// The block and log that carried the evidence, for drill-down.
     public var origin: EventOrigin?
+    /// Who acknowledged it, and when (wall clock).
+    public var acknowledgedBy: String?
 
-    public init(id: Int, kind: AlarmKind, asset: AssetID, assetName: String, stage: Stage, priority: AlarmPriority,
+    public var key: AlarmKey { AlarmKey(kind: kind, asset: asset) }
+    /// Shown while active or not yet acknowledged: alarms never vanish on their own.
+    public var isVisible: Bool { active || !acknowledged }
+    public var stageName: String { stage?.name ?? "ledger" }
+
+    public init(id: Int, kind: AlarmKind, asset: AssetID, assetName: String, stage: Stage?, priority: AlarmPriority,
                 active: Bool, acknowledged: Bool, raisedAt: Double, changedAt: Double, interval: UInt64?,
                 message: String, count: Int, origin: EventOrigin?) {
         self.id = id; self.kind = kind; self.asset = asset; self.assetName = assetName; self.stage = stage
@@ -86,4 +94,11 @@ public struct Alarm: Sendable, Equatable, Identifiable {
         self.changedAt = changedAt; self.interval = interval; self.message = message; self.count = count
         self.origin = origin
     }
+}
+
+/// One alarm per (kind, asset) condition.
+public struct AlarmKey: Hashable, Sendable {
+    public var kind: AlarmKind
+    public var asset: AssetID
+    public init(kind: AlarmKind, asset: AssetID) { self.kind = kind; self.asset = asset }
 }

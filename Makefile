@@ -1,0 +1,25 @@
+# gridtop: the two commands a new user needs are `make demo` and `make test`.
+SWIFT ?= swift
+BIN := .build/debug/gridtop
+
+.PHONY: all deps build demo test bench clean
+
+all: build
+
+deps:
+	@./scripts/install-deps.sh
+
+build: deps
+	$(SWIFT) build --product gridtop
+
+## Start gridtop on its embedded simulated network (press q to quit).
+demo: build
+	$(BIN) demo $(DEMO_ARGS)
+
+## Build and run every test: unit tests, real-socket tests, tmux end-to-end tests.
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test
+
+clean:
+	rm -rf .build

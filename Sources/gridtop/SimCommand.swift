@@ -1,0 +1,36 @@
+import ArgumentParser
+import Foundation
+import GridSimulator
+import Logging
+
+struct SimCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sim",
+        abstract: "Run the simulated network alone, serving its nodes on loopback (a simulator, never a production ledger).")
+
+    @OptionGroup var simulation: SimulationOptions
+    @Option(help: "First port (nodes use P, P+1, …); default: ephemeral ports.")
+    var port: Int?
+
+    func validate() throws {
+        if let port, !(1...65535).contains(port) || port + simulation.nodes - 1 > 65535 {
+            throw ValidationError("--port must leave room for \(simulation.nodes) ports below 65536")
+        }
+    }
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = .warning
+            return h
+        }
+        let network = SimulatedNetwork(config: simulation.configuration(basePort: port))
+        let urls = try await network.start()
+        if let truth = simulation.truth { try network.writeGroundTruth(to: truth) }
+        FileHandle.standardError.write(Data("gridtop sim: SIMULATED network, chain id \(simulation.chainId), \(urls.count) nodes; Ctrl-C stops it\n".utf8))
+        print(urls.joined(separator: "\n"))
+        fflush(stdout)
+        _ = await Signals.wait()
+        await network.stop()
+    }
+}

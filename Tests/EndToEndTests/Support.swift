@@ -1,0 +1,92 @@
+import Foundation
+import XCTest
+
+/// Finds the `gridtop` binary built beside the test bundle.
+func gridtopBinary(file: StaticString = #filePath) throws -> URL {
+    let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("gridtop")
+    if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
+    let root = URL(fileURLWithPath: "\(file)").deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let debug = root.appendingPathComponent(".build/debug/gridtop")
+    if FileManager.default.isExecutableFile(atPath: debug.path) { return debug }
+    throw XCTSkip("gridtop binary not found next to the tests")  // never expected under `swift test`
+}
+
+/// A child process whose stdout is read line by line.
+final class ChildProcess: @unchecked Sendable {
+    let process = Process()
+    private let out = Pipe()
+    private let err = Pipe()
+    private let lock = NSLock()
+    private var buffer = Data()
+    private var lines: [String] = []
+    private var errText = Data()
+
+    init(_ executable: URL, _ arguments: [String], environment: [String: String] = [:]) {
+        process.executableURL = executable
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        process.standardOutput = out
+        process.standardError = err
+        out.fileHandleForReading.readabilityHandler = { [weak self] h in
+            let d = h.availableData
+            guard let self, !d.isEmpty else { return }
+            self.lock.lock()
+            self.buffer.append(d)
+            while let nl = self.buffer.firstIndex(of: 0x0a) {
+                self.lines.append(String(decoding: self.buffer[self.buffer.startIndex..<nl], as: UTF8.self))
+                self.buffer.removeSubrange(self.buffer.startIndex...nl)
+            }
+            self.lock.unlock()
+        }
+        err.fileHandleForReading.readabilityHandler = { [weak self] h in
+            let d = h.availableData
+            guard let self, !d.isEmpty else { return }
+            self.lock.lock()
+            self.errText.append(d)
+            self.lock.unlock()
+        }
+    }
+
+    func start() throws { try process.run() }
+
+    var outputLines: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return lines
+    }
+
+    var standardError: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return String(decoding: errText, as: UTF8.self)
+    }
+
+    /// Waits until `count` lines arrived or the deadline passed.
+    func waitForLines(_ count: Int, timeout: TimeInterval) -> [String] {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            let l = outputLines
+            if l.count >= count { return l }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return outputLines
+    }
+
+    func interrupt() { if process.isRunning { process.interrupt() } }
+
+    /// Waits for exit; kills after the timeout. Returns the exit status, nil if it had to be killed.
+    @discardableResult
+    func waitForExit(timeout: TimeInterval) -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            return nil
+        }
+        Thread.sleep(forTimeInterval: 0.1)  // let the pipes drain
+        return process.terminationStatus
+    }
+}
