@@ -98,7 +98,8 @@ final class Ledger: Sendable {
         self.validators = validators
         let genesis = Self.seal(number: 0, parent: .zero, timestamp: genesisTimestamp, miner: .zero,
                                 stateRoot: Keccak256.bytes32("gridtop-sim genesis state \(chainId)"),
-                                transactions: [], events: [], eventTx: [])
+                                transactions: [], events: [], eventTx: [],
+                                extraData: Self.qbftExtraData(validators: validators, seals: []))
         state.withLock { s in
             s.blocks.append(genesis)
             s.byHash[genesis.hash] = 0
@@ -176,7 +177,10 @@ final class Ledger: Sendable {
                                               + txs.flatMap(\.hash.bytes))
             let block = Self.seal(number: number, parent: parent.hash, timestamp: max(timestamp, parent.header.timestamp),
                                   miner: miner, stateRoot: stateRoot, transactions: txs, events: events, eventTx: eventTx,
-                                  contract: contract)
+                                  contract: contract,
+                                  extraData: Self.qbftExtraData(validators: validators,
+                                                                seals: Self.commitSeals(validators, number: number,
+                                                                                        parent: parent.hash)))
             s.blocks.append(block)
             s.byHash[block.hash] = number
             for (i, t) in txs.enumerated() { s.txByHash[t.hash] = (number, i) }
@@ -207,7 +211,7 @@ final class Ledger: Sendable {
 
     static func seal(number: UInt64, parent: Bytes32, timestamp: UInt64, miner: Address, stateRoot: Bytes32,
                      transactions: [SimTransaction], events: [GridEvent], eventTx: [UInt32],
-                     contract: Address = .zero) -> SimBlock {
+                     contract: Address = .zero, extraData: [UInt8]) -> SimBlock {
         var bloom = [UInt8](repeating: 0, count: 256)
         if !events.isEmpty {
             addToBloom(&bloom, contract.bytes)
@@ -221,17 +225,34 @@ final class Ledger: Sendable {
         var header = BlockHeader(number: number, hash: .zero, parentHash: parent, timestamp: timestamp, miner: miner,
                                  stateRoot: stateRoot, transactionsRoot: txRoot, receiptsRoot: receiptsRoot,
                                  logsBloom: bloom, difficulty: [1], gasLimit: gasLimit,
-                                 gasUsed: transactions.reduce(0) { $0 + $1.gasUsed }, extraData: vanity,
+                                 gasUsed: transactions.reduce(0) { $0 + $1.gasUsed }, extraData: extraData,
                                  mixHash: qbftMixHash, nonce: [UInt8](repeating: 0, count: 8))
         header.hash = blockHash(header)
         return SimBlock(header: header, transactions: transactions, events: events, eventTx: eventTx)
     }
 
-    /// The block hash. Until ChainCore can RLP-encode headers this is a keccak
-    /// of the fields that chain blocks together; see `blockHash` users.
-    static func blockHash(_ h: BlockHeader) -> Bytes32 {
-        Keccak256.bytes32(Bytes32(uint: h.number).bytes + h.parentHash.bytes + Bytes32(uint: h.timestamp).bytes
-                          + h.stateRoot.bytes + h.transactionsRoot.bytes + h.miner.bytes)
+    /// The block hash: keccak256(rlp(header)), so clients can verify every header.
+    static func blockHash(_ h: BlockHeader) -> Bytes32 { h.computedHash() }
+
+    /// QBFT (Besu) extraData: `rlp([vanity, [validators], vote = [], round = 0, [committed seals]])`.
+    /// The vanity says SIMULATED; the seals are placeholders, not signatures.
+    static func qbftExtraData(validators: [Address], seals: [[UInt8]]) -> [UInt8] {
+        RLP.encode(.list([
+            .bytes(vanity),
+            .list(validators.map { .bytes($0.bytes) }),
+            .list([]),
+            .uint(0),
+            .list(seals.map { .bytes($0) }),
+        ]))
+    }
+
+    /// A quorum (⌈2n/3⌉) of 65-byte placeholder commit seals.
+    static func commitSeals(_ validators: [Address], number: UInt64, parent: Bytes32) -> [[UInt8]] {
+        let quorum = (2 * validators.count + 2) / 3
+        return (0..<quorum).map { i in
+            let base = validators[(Int(number) + i) % validators.count].bytes + Bytes32(uint: number).bytes + parent.bytes
+            return Keccak256.hash(base + [0]) + Keccak256.hash(base + [1]) + [0]
+        }
     }
 
     /// Ethereum's 2048-bit log bloom: 3 bits per value from its keccak.

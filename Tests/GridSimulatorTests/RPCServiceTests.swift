@@ -240,3 +240,35 @@ final class LedgerTests: XCTestCase {
         XCTAssertEqual(RPCService.quantity256(Bytes32(uint: 0x1a)), "0x1a")
     }
 }
+
+final class HeaderTests: XCTestCase {
+    /// Every served header verifies: hash = keccak(rlp(fields)), through the JSON a client sees.
+    func testServedHeadersVerifyAndCarryQBFTExtraData() throws {
+        var c = SimulationConfig()
+        c.nodes = 4
+        let net = SimulatedNetwork(config: c)
+        let ledger = Ledger(chainId: c.chainId, contract: SimulatedNetwork.meteringContract, validators: net.validators,
+                            genesisTimestamp: 1_800_000_000)
+        ledger.enqueue(net.registrationTransactions())
+        ledger.enqueue(net.intervalTransactions(0, nextBlock: 5))
+        for n in 1...8 { ledger.produceBlock(timestamp: 1_800_000_000 + UInt64(n)) }
+        for n in 0...8 {
+            let b = try XCTUnwrap(ledger.block(number: UInt64(n)))
+            let served = try BlockHeader(json: try JSON.parse(b.header.json.serialized()))
+            XCTAssertTrue(served.hashVerifies, "block \(n)")
+            XCTAssertEqual(served.hash, b.hash)
+            // extraData: [vanity, validators, vote, round, seals]
+            guard case .list(let items) = try RLP.decode(served.extraData), items.count == 5,
+                  case .bytes(let vanity) = items[0], case .list(let vals) = items[1], case .list(let seals) = items[4]
+            else { return XCTFail("extraData is not QBFT-shaped") }
+            XCTAssertEqual(vanity.count, 32)
+            XCTAssert(String(decoding: vanity, as: UTF8.self).contains("SIMULATED"))
+            XCTAssertEqual(vals, net.validators.map { .bytes($0.bytes) })
+            XCTAssertEqual(seals.count, n == 0 ? 0 : 3)
+        }
+        // Tampering shows.
+        var h = ledger.block(number: 5)!.header
+        h.gasUsed += 1
+        XCTAssertFalse(h.hashVerifies)
+    }
+}
