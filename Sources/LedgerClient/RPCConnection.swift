@@ -255,7 +255,7 @@ actor RPCConnection {
                 for id in ids { owner[id] = key }
                 Task {
                     do { try await writer.write(.text(text)) } catch {
-                        await self.complete(key, with: .failure(LedgerClientError.disconnected("write failed: \(error)")))
+                        self.complete(key, with: .failure(LedgerClientError.disconnected("write failed: \(error)")))
                     }
                 }
             }

@@ -43,8 +43,7 @@ actor TestChain {
         salt &+= 1
         let n = parent.number + 1
         let hash = Keccak256.bytes32("block-\(chainId)-\(n)-\(salt)")
-        let h = BlockHeader(number: n, hash: hash, parentHash: parent.hash, timestamp: parent.timestamp + 5, miner: .zero,
-                            transactionCount: items.count)
+        let h = BlockHeader(number: n, hash: hash, parentHash: parent.hash, timestamp: parent.timestamp + 5, miner: .zero)
         var logs: [Log] = []
         for (i, it) in items.enumerated() {
             let topics = it.rawTopics ?? LedgerSchemaV1.topics(of: it.event!)
