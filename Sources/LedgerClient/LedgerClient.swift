@@ -3,7 +3,23 @@ import GridCore
 import Logging
 
 /// Follows one or more ledger nodes and turns what they say into one ordered
-/// stream of `LedgerUpdate`s (see `docs/ledger-client.md` for its guarantees).
+/// stream of `LedgerUpdate`s.
+///
+/// The stream:
+/// - `.chain(id:)` before any block (with `expectedChainId` nil it is learned from the
+///   first node that answers, so `.nodes` statuses may come before it).
+/// - Backfill: every block in `fromBlock...head` holding grid events, in height order
+///   (`eth_getLogs` by range, headers by hash in batches), then the head block.
+/// - Live: every canonical block once, in height order, empty ones included, with all
+///   its grid events (`eth_getLogs` by block hash, so a reorg racing the fetch cannot
+///   mix blocks). Gaps (skipped `newHeads`, reconnects) are filled block by block up to
+///   `denseGapLimit`, beyond that like a backfill.
+/// - Reorgs (new head at a known height, parent mismatch, `removed: true` logs):
+///   `.retract` for each orphaned block, newest first, then the new blocks.
+/// - Undecodable grid logs are counted in `ChainBlock.rejectedLogs` and logged.
+/// - `.nodes` every `statusEvery`; credentials never appear in it.
+/// - Several nodes: follows the best head among connected nodes of the right chain and
+///   moves to another node when that one fails; nodes of another chain are `.refused`.
 public final class LedgerClient: Sendable {
     public let configuration: LedgerClientConfiguration
     let logger: Logger
