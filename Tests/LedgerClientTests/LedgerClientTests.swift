@@ -247,6 +247,48 @@ final class LedgerClientTests: XCTestCase {
         XCTAssertEqual(v245_0, same[0].hash)
     }
 
+    func testRemovedLogsAloneRevealAReorg() async throws {
+        let chain = TestChain()
+        let node = try await startNode(chain)
+        let rec = startClient(await config([node]))
+        for i in 0..<3 { await chain.mine(readings: [Self.reading(start: UInt64(i) * 900, wh: 300)]) }
+        await waitSynced(rec, chain)
+        let old = await chain.head
+        // The node swallows the new head: only `removed: true` logs tell the client.
+        await node.skipNextHeads(1)
+        let fresh = await chain.reorg(depth: 1, replacement: [[.init(.meterReading(Self.reading(start: 2 * 900, wh: 30)))]])
+        await waitSynced(rec, chain)
+        let retracts = await rec.retracts
+        XCTAssertEqual(retracts.map(\.1), [old.hash])
+        let last = await rec.blocks.last?.header.hash
+        XCTAssertEqual(last, fresh[0].hash)
+        let wh = await rec.importWh
+        XCTAssertEqual(wh, 630)
+        await assertExactlyOnce(rec)
+    }
+
+    func testSilentNodeTimesOutAndIsReconnected() async throws {
+        let chain = TestChain()
+        let node = try await startNode(chain)
+        var c = await config([node])
+        c.requestTimeout = .milliseconds(300)
+        let rec = startClient(c)
+        await waitSynced(rec, chain)
+        // A node that answers other calls but not this one stays connected; the error is shown.
+        await node.setSilent(["eth_getLogs"])
+        await chain.mine(readings: [Self.reading(start: 0, wh: 5)])
+        await eventually("timeout reported") { (await rec.lastStatus?.first?.lastError ?? "").contains("timed out") }
+        // A node that answers nothing is dropped and dialled again.
+        await node.setSilent(["*"])
+        await eventually("reconnected after repeated timeouts") { await node.connectionsAccepted >= 2 }
+        await node.setSilent([])
+        await chain.mine(readings: [Self.reading(start: 900, wh: 6)])
+        await waitSynced(rec, chain)
+        let wh = await rec.importWh
+        XCTAssertEqual(wh, 11)
+        await assertExactlyOnce(rec)
+    }
+
     func testNodeWithWrongChainIdIsRefused() async throws {
         let good = TestChain(chainId: 1337)
         let other = TestChain(chainId: 99, salt: 1_000_000)

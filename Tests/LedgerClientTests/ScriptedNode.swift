@@ -142,7 +142,7 @@ actor ScriptedNode {
     private(set) var down = false
     /// newHeads notifications still to swallow.
     var skipHeads = 0
-    /// Answers to hold back (no reply at all) for these methods.
+    /// Answers to hold back (no reply at all) for these methods; "*" for all.
     var silent: Set<String> = []
     private(set) var connectionsAccepted = 0
     private(set) var calls: [String: Int] = [:]
@@ -259,7 +259,7 @@ actor ScriptedNode {
     private func answer(_ connID: Int, _ json: JSON) async -> JSON? {
         guard case .request(let id, let method, let params)? = try? JSONRPC.message(json) else { return nil }
         calls[method, default: 0] += 1
-        if silent.contains(method) { return nil }
+        if silent.contains(method) || silent.contains("*") { return nil }
         do {
             return JSONRPC.result(id: id, try await result(connID, method, params.arrayValue ?? []))
         } catch let e as RPCError {
