@@ -63,8 +63,9 @@ enum Dashboard {
         let box = SnapshotBox()
         let service = MonitorService(configuration: monitor, box: box, sink: { _ in })
         let pipeline = Task { try await service.run(client: client) }
-        var options = OperatorOptions()
-        options.readOnly = readOnly
+        var operatorOptions = OperatorOptions()
+        operatorOptions.readOnly = readOnly
+        let options = operatorOptions
         defer { pipeline.cancel() }
         do {
             try await runOnThread { try OperatorApp(source: box, options: options).run() }
