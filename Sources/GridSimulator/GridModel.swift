@@ -153,10 +153,16 @@ struct GridModel: Sendable {
             }
         }
         // Upstream: each segment's meter sees its children's true flow plus the segment's loss.
+        // Load-dependent losses follow the energy moved through the segment in
+        // either direction (its throughput: children's imports, or their exports
+        // when the segment back-feeds), which is also what an operator can meter.
         func closeSegment(_ p: Int, extraWh: Double = 0) {
-            let e = assets[p].children.reduce(extraWh) { $0 + trueNet[$1] }
-            loss[p] = segmentLoss(assets[p], energyWh: abs(e))
-            trueNet[p] = e + loss[p]
+            var imports = extraWh, exports = 0.0
+            for c in assets[p].children {
+                if trueNet[c] >= 0 { imports += trueNet[c] } else { exports -= trueNet[c] }
+            }
+            loss[p] = segmentLoss(assets[p], energyWh: max(imports, exports))
+            trueNet[p] = imports - exports + loss[p]
         }
         for t in topology.transformers {
             closeSegment(t, extraWh: t == theft.transformer ? hookupWh : 0)  // the hook-up bypasses the consumer's meter
