@@ -81,6 +81,7 @@ final class Ledger: Sendable {
     let contract: Address
     let validators: [Address]
     private let state = Locked(State())
+    private let bloomBits = BloomCache()
 
     static let gasLimit: UInt64 = 0x1fff_ffff_ffff_ff  // Besu's default for permissioned chains (max safe JS int)
     /// QBFT's mixHash ("ctical byzantine fault tolerance"): marks the header as QBFT/IBFT2.
@@ -154,44 +155,53 @@ final class Ledger: Sendable {
     /// Seals the next block with every pending transaction that is due.
     @discardableResult
     func produceBlock(timestamp: UInt64) -> SimBlock {
-        state.withLock { s in
+        // Take what is due under the lock; hash and seal outside it, so readers
+        // (eth_blockNumber, eth_getLogs) never wait for keccak. One producer only.
+        let (parent, due, nonces) = state.withLock { s -> (SimBlock, [PendingTransaction], [UInt64]) in
             let parent = s.blocks[s.blocks.count - 1]
-            let number = parent.number + 1
             var due: [PendingTransaction] = []
             var later: [PendingTransaction] = []
-            for p in s.pending { if p.notBefore <= number { due.append(p) } else { later.append(p) } }
-            s.pending = later
-            var txs: [SimTransaction] = []
-            var events: [GridEvent] = []
-            var eventTx: [UInt32] = []
-            for p in due where !p.events.isEmpty {
-                let nonce = s.nonces[p.from, default: 0]
-                s.nonces[p.from] = nonce + 1
-                let tx = Self.transaction(p, nonce: nonce, logStart: events.count, chainId: chainId)
-                events += p.events
-                eventTx += [UInt32](repeating: UInt32(txs.count), count: p.events.count)
-                txs.append(tx)
+            for p in s.pending where !p.events.isEmpty {
+                if p.notBefore <= parent.number + 1 { due.append(p) } else { later.append(p) }
             }
-            let miner = validators.isEmpty ? Address.zero : validators[Int(number % UInt64(validators.count))]
-            let stateRoot = Keccak256.bytes32(parent.header.stateRoot.bytes + Bytes32(uint: number).bytes
-                                              + txs.flatMap(\.hash.bytes))
-            let block = Self.seal(number: number, parent: parent.hash, timestamp: max(timestamp, parent.header.timestamp),
-                                  miner: miner, stateRoot: stateRoot, transactions: txs, events: events, eventTx: eventTx,
-                                  contract: contract,
-                                  extraData: Self.qbftExtraData(validators: validators,
-                                                                seals: Self.commitSeals(validators, number: number,
-                                                                                        parent: parent.hash)))
+            s.pending = later
+            let nonces = due.map { p -> UInt64 in
+                defer { s.nonces[p.from, default: 0] += 1 }
+                return s.nonces[p.from, default: 0]
+            }
+            return (parent, due, nonces)
+        }
+        let number = parent.number + 1
+        var txs: [SimTransaction] = []
+        var events: [GridEvent] = []
+        var eventTx: [UInt32] = []
+        for (p, nonce) in zip(due, nonces) {
+            txs.append(Self.transaction(p, nonce: nonce, logStart: events.count, chainId: chainId))
+            events += p.events
+            eventTx += [UInt32](repeating: UInt32(txs.count - 1), count: p.events.count)
+        }
+        let miner = validators.isEmpty ? Address.zero : validators[Int(number % UInt64(validators.count))]
+        let stateRoot = Keccak256.bytes32(parent.header.stateRoot.bytes + Bytes32(uint: number).bytes
+                                          + txs.flatMap(\.hash.bytes))
+        let block = Self.seal(number: number, parent: parent.hash, timestamp: max(timestamp, parent.header.timestamp),
+                              miner: miner, stateRoot: stateRoot, transactions: txs, events: events, eventTx: eventTx,
+                              contract: contract, bloomBits: bloomBits,
+                              extraData: Self.qbftExtraData(validators: validators,
+                                                            seals: Self.commitSeals(validators, number: number,
+                                                                                    parent: parent.hash)))
+        state.withLock { s in
             s.blocks.append(block)
             s.byHash[block.hash] = number
             for (i, t) in txs.enumerated() { s.txByHash[t.hash] = (number, i) }
-            return block
         }
+        return block
     }
 
     static func transaction(_ p: PendingTransaction, nonce: UInt64, logStart: Int, chainId: UInt64) -> SimTransaction {
-        // commitBatch(uint256 count, bytes32 digest): the concentrator commits a digest of its batch.
-        var payload: [UInt8] = []
-        for e in p.events {
+        // commitBatch(uint256 count, bytes32 digest): the concentrator commits a digest of its batch
+        // (a digest of the batch's first and last events keeps this cheap; it is decorative).
+        var payload = p.from.bytes + Bytes32(uint: nonce).bytes
+        for e in [p.events.first, p.events.last].compactMap({ $0 }) {
             for t in LedgerSchemaV1.topics(of: e) { payload += t.bytes }
             payload += LedgerSchemaV1.data(of: e)
         }
@@ -211,12 +221,16 @@ final class Ledger: Sendable {
 
     static func seal(number: UInt64, parent: Bytes32, timestamp: UInt64, miner: Address, stateRoot: Bytes32,
                      transactions: [SimTransaction], events: [GridEvent], eventTx: [UInt32],
-                     contract: Address = .zero, extraData: [UInt8]) -> SimBlock {
+                     contract: Address = .zero, bloomBits: BloomCache? = nil, extraData: [UInt8]) -> SimBlock {
         var bloom = [UInt8](repeating: 0, count: 256)
         if !events.isEmpty {
             addToBloom(&bloom, contract.bytes)
             var seen = Set<Bytes32>()
-            for e in events { for t in LedgerSchemaV1.topics(of: e) where seen.insert(t).inserted { addToBloom(&bloom, t.bytes) } }
+            for e in events {
+                for t in LedgerSchemaV1.topics(of: e) where seen.insert(t).inserted {
+                    if let bloomBits { bloomBits.add(t, to: &bloom) } else { addToBloom(&bloom, t.bytes) }
+                }
+            }
         }
         let txRoot = transactions.isEmpty ? BlockHeader.emptyTrieRoot
             : Keccak256.bytes32(Array("transactions".utf8) + transactions.flatMap(\.hash.bytes))
@@ -252,6 +266,27 @@ final class Ledger: Sendable {
         return (0..<quorum).map { i in
             let base = validators[(Int(number) + i) % validators.count].bytes + Bytes32(uint: number).bytes + parent.bytes
             return Keccak256.hash(base + [0]) + Keccak256.hash(base + [1]) + [0]
+        }
+    }
+
+    /// Bloom positions of topics seen before (asset ids repeat every interval).
+    final class BloomCache: Sendable {
+        private let cache = Locked<[Bytes32: [(Int, UInt8)]]>([:])
+        func add(_ t: Bytes32, to bloom: inout [UInt8]) {
+            let bits = cache.withLock { $0[t] } ?? {
+                let b = Ledger.bloomPositions(t.bytes)
+                cache.withLock { $0[t] = b }
+                return b
+            }()
+            for (i, m) in bits { bloom[i] |= m }
+        }
+    }
+
+    static func bloomPositions(_ value: [UInt8]) -> [(Int, UInt8)] {
+        let h = Keccak256.hash(value)
+        return stride(from: 0, to: 6, by: 2).map { i in
+            let bit = (Int(h[i]) << 8 | Int(h[i + 1])) & 2047
+            return (255 - bit / 8, UInt8(1 << (bit % 8)))
         }
     }
 
