@@ -264,6 +264,8 @@ public struct AppState: Sendable, Equatable {
     /// (accumulated from snapshots unless the data brings its own).
     public var stageTrend: [Stage: [Int64]] = [:]
     var lastTrendInterval: UInt64?
+    /// Counts of the snapshot's alarms, made once per data update (not per frame).
+    var alarmCounts = AlarmsView.Counts()
     /// The rows of the current list, recomputed when data, place, filter or sort change.
     public internal(set) var rows = Rows()
     var rowsKey: RowsKey?
@@ -477,6 +479,7 @@ public enum AppReducer {
         }
         s.data = d
         s.dataVersion &+= 1
+        s.alarmCounts = AlarmsView.counts(d.snapshot.alarms, now: s.now)
         if !d.stageTrend.isEmpty {
             s.stageTrend = d.stageTrend
         } else if let iv = d.snapshot.settledInterval, iv != s.lastTrendInterval, !d.snapshot.stages.isEmpty {
@@ -876,7 +879,7 @@ public enum AppReducer {
         for h in hits.dropFirst() {
             while !h.lowercased().hasPrefix(common.lowercased()) { common.removeLast() }
         }
-        if common.count > prefix.count { s.commandLine = lead + common }
+        if common.count >= prefix.count { s.commandLine = lead + common }
         let shown = hits.prefix(8).joined(separator: " ")
         s.message = shown + (hits.count > 8 ? " … (\(hits.count))" : "")
     }
@@ -957,15 +960,15 @@ public struct Keymap: Sendable, Equatable {
         var b: [KeyBinding] = [
             KeyBinding(.char("?"), .toggleHelp, "help (this screen)"),
             KeyBinding(.char("q"), .quit, "quit"),
-            KeyBinding(.char(":"), .beginCommand, "command line (Tab completes)"),
-            KeyBinding(.char("/"), .beginFilter, "filter the list (!text excludes)"),
+            KeyBinding(.char(":"), .beginCommand, "command line, Tab completes"),
+            KeyBinding(.char("/"), .beginFilter, "filter the list (!x excludes)"),
             KeyBinding(.enter, .drill, "drill down"),
             KeyBinding(.escape, .back, "back along the breadcrumbs"),
             KeyBinding(.tab, .nextView, "next view"),
             KeyBinding(.backTab, .previousView, "previous view"),
         ]
-        for (i, v) in Screen.tabs.enumerated() {
-            b.append(KeyBinding(.char(Character(String(i + 1))), .showView(v), "\(v.title) view"))
+        for i in Screen.tabs.indices {
+            b.append(KeyBinding(.char(Character(String(i + 1))), .showView(Screen.tabs[i]), "views: 1 Overview … 5 Blocks"))
         }
         b += [
             KeyBinding(.up, .move(-1), "previous row"),
@@ -978,14 +981,14 @@ public struct Keymap: Sendable, Equatable {
             KeyBinding(.end, .last, "last row"),
             KeyBinding(.char("p"), .togglePause, "pause / resume the live feed"),
             KeyBinding(.ctrl("l"), .repaint, "repaint the whole screen"),
-            KeyBinding(.char("e"), .jumpToOrigin, "evidence: the block and event that raised the alarm", screens: [.alarms, .asset]),
+            KeyBinding(.char("e"), .jumpToOrigin, "evidence: block and event", screens: [.alarms, .asset]),
             KeyBinding(.char("i"), .openAsset, "open the asset", screens: [.alarms, .grid, .blocks, .asset]),
-            KeyBinding(.char("t"), .showInTree, "show the asset in the grid tree", screens: [.alarms, .asset]),
+            KeyBinding(.char("t"), .showInTree, "show the asset in the tree", screens: [.alarms, .asset]),
             KeyBinding(.char("a"), .acknowledge, "acknowledge the alarm", mutating: true, screens: [.alarms, .asset]),
-            KeyBinding(.char("s"), .beginShelve, "shelve: duration and reason", mutating: true, screens: [.alarms, .asset]),
+            KeyBinding(.char("s"), .beginShelve, "shelve (duration, reason)", mutating: true, screens: [.alarms, .asset]),
             KeyBinding(.char("c"), .beginComment, "comment on the alarm", mutating: true, screens: [.alarms, .asset]),
             KeyBinding(.char("u"), .unshelve, "unshelve the alarm", mutating: true, screens: [.alarms]),
-            KeyBinding(.char("h"), .toggleHidden, "show / hide shelved and inhibited", screens: [.alarms]),
+            KeyBinding(.char("h"), .toggleHidden, "show shelved / inhibited", screens: [.alarms]),
             KeyBinding(.char("o"), .cycleSort, "sort by the next column", screens: [.alarms]),
             KeyBinding(.char("O"), .reverseSort, "reverse the sort", screens: [.alarms]),
         ]

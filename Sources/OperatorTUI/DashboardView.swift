@@ -222,7 +222,7 @@ public enum DashboardView {
             let trend = c.trend, glyphs = c.options.glyphs
             cols.insert(TableColumn(title: "unacc. trend", width: 12, priority: 4) { st in
                 guard let series = trend[st.stage], !series.isEmpty else { return ("", .dim) }
-                return (Sparkline.text(series.suffix(12).map(Double.init), width: 12, glyphs: glyphs, zeroBased: true), .chart)
+                return (Sparkline.text(series.suffix(12).map(Double.init), width: 12, glyphs: glyphs), .chart)
             }, at: 6)
         }
         let table = TableLayout(cols, totalWidth: c.width - 2)

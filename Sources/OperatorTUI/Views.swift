@@ -102,7 +102,8 @@ public enum AppView {
             buf.put(hint, x: c.width - DisplayWidth.of(hint) - 1, y: y, role: .dim)
             return
         }
-        let hints = hintText(c)
+        // A message for the operator outranks the key hints.
+        let hints = s.message == nil ? hintText(c) : "? help"
         let hw = DisplayWidth.of(hints)
         buf.put(hints, x: max(0, c.width - hw - 1), y: y, role: .dim)
         let room = c.width - hw - 3
@@ -220,7 +221,7 @@ enum OverviewView {
 // MARK: - Alarms
 
 enum AlarmsView {
-    struct Counts {
+    struct Counts: Equatable, Sendable {
         var total = 0, active = 0, unack = 0
         var byPriority = [0, 0, 0, 0]
         var last10Min = 0
@@ -240,7 +241,7 @@ enum AlarmsView {
 
     /// Alarm KPIs from the data, or estimated from the visible list.
     static func kpis(_ c: ViewContext) -> (AlarmKPIs, estimated: Bool, Counts) {
-        let k = counts(c.data.snapshot.alarms, now: c.now)
+        let k = c.state.alarmCounts
         if let real = c.data.kpis { return (real, false, k) }
         return (AlarmKPIs(alarmsLast10Min: k.last10Min), true, k)
     }
@@ -869,8 +870,8 @@ enum HelpView {
     static func render(_ c: ViewContext, into buf: inout CellBuffer, top: Int, bottom: Int) {
         let lines = Keymap.standard.helpLines(for: c.state.screen, readOnly: c.options.readOnly)
         let cmds = ":alarms :blocks :grid :consensus :overview :block N :asset NAME :theme NAME :q"
-        let colW = (lines.map { DisplayWidth.of($0) }.max() ?? 20) + 2
-        let twoCols = c.width >= colW * 2 + 6 && lines.count > bottom - top - 6
+        let twoCols = lines.count > bottom - top - 5
+        let colW = twoCols ? min((lines.map { DisplayWidth.of($0) }.max() ?? 20) + 2, (c.width - 6) / 2) : (lines.map { DisplayWidth.of($0) }.max() ?? 20) + 2
         let perCol = twoCols ? (lines.count + 1) / 2 : lines.count
         let w = min(c.width - 2, (twoCols ? colW * 2 : colW) + 4)
         let h = min(bottom - top, perCol + 5)
