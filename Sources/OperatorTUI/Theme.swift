@@ -204,7 +204,7 @@ public struct Theme: Sendable, Equatable {
         for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
             lineNo += 1
             var line = Substring(raw)
-            if let h = line.firstIndex(of: "#"), !isColorHash(line, at: h) { line = line[..<h] }
+            if let h = commentStart(line) { line = line[..<h] }
             let trimmed = String(line).filter { $0 != "\r" }.replacingTabs().trimmingCharacters(in: " ")
             if trimmed.isEmpty { continue }
             func fail(_ m: String) -> ThemeError { ThemeError(file: file, line: lineNo, message: m) }
@@ -263,12 +263,21 @@ public struct Theme: Sendable, Equatable {
         return t
     }
 
-    /// A `#` that starts a colour (`fg #1c1c1c`) is not a comment.
-    static func isColorHash(_ line: Substring, at h: Substring.Index) -> Bool {
-        let after = line[line.index(after: h)...].prefix(6)
-        guard after.count == 6, after.allSatisfy(\.isHexDigit) else { return false }
-        let end = line.index(h, offsetBy: 7, limitedBy: line.endIndex) ?? line.endIndex
-        return end == line.endIndex || line[end] == " " || line[end] == "\t"
+    /// A comment is `#` at the start of a line, or `#` followed by a space
+    /// or the end of the line (so `fg #1c1c1c` is a colour, not a comment).
+    static func commentStart(_ line: Substring) -> Substring.Index? {
+        var i = line.startIndex
+        var onlySpaceBefore = true
+        while i < line.endIndex {
+            let ch = line[i]
+            if ch == "#" {
+                let next = line.index(after: i)
+                if onlySpaceBefore || next == line.endIndex || line[next] == " " || line[next] == "\t" { return i }
+            }
+            if ch != " " && ch != "\t" { onlySpaceBefore = false }
+            i = line.index(after: i)
+        }
+        return nil
     }
 
     public static func isValidName(_ n: String) -> Bool {
