@@ -39,7 +39,8 @@ public struct Monitor: Sendable {
     /// The newest settled interval and its per-stage flows.
     public private(set) var settledInterval: UInt64?
     public private(set) var stageFlows: [StageFlow] = []
-    private var detectors: [AssetID: SegmentDetector] = [:]
+    /// One detector per segment, with its learned loss band and latest judgement.
+    public private(set) var detectors: [AssetID: SegmentDetector] = [:]
     private var pending: Set<UInt64> = []
     private var blockIntervals: [Double] = []
     private var nodeDownSince: [String: Double] = [:]

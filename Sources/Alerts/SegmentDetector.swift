@@ -17,6 +17,8 @@ public struct SegmentDetector: Sendable {
         /// CUSUM reference value and decision threshold (in σ units).
         public var k = 1.0
         public var h = 8.0
+        /// Half-width of the normal band shown to operators, in σ.
+        public var bandSigmas = 3.0
         /// z above this is not used to update the model.
         public var exclusion = 3.0
         /// Floor on σ as a fraction of throughput and in Wh (meter resolution and bias),
@@ -45,6 +47,8 @@ public struct SegmentDetector: Sendable {
     public private(set) var model = LossModel()
     public private(set) var cusum = 0.0
     public private(set) var suspect = false
+    /// The latest judgement (nil while learning).
+    public private(set) var last: Judgement?
     private var quietIntervals = 0
     private var sinceFit = Int.max
 
@@ -75,8 +79,10 @@ public struct SegmentDetector: Sendable {
             if quietIntervals >= parameters.clearAfter { suspect = false }
         }
         if abs(z) < parameters.exclusion && !suspect { learn(e, r) }
-        return Judgement(interval: b.interval, residualWh: r, expectedLossWh: expected, sigmaWh: sigma, z: z,
-                         cusum: cusum, suspect: suspect, throughputWh: e)
+        let j = Judgement(interval: b.interval, residualWh: r, expectedLossWh: expected, sigmaWh: sigma, z: z,
+                          cusum: cusum, suspect: suspect, throughputWh: e)
+        last = j
+        return j
     }
 
     private mutating func learn(_ e: Double, _ r: Double) {

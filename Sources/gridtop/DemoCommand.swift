@@ -12,8 +12,7 @@ struct DemoCommand: AsyncParsableCommand {
         abstract: "Start the dashboard on the embedded simulated network (the default command).")
 
     @OptionGroup var simulation: SimulationOptions
-    @Flag(help: "Hide and refuse every operator action.")
-    var readOnly = false
+    @OptionGroup var screen: ScreenOptions
 
     func run() async throws {
         FileLogHandler.bootstrap()
@@ -22,7 +21,7 @@ struct DemoCommand: AsyncParsableCommand {
         if let truth = simulation.truth { try network.writeGroundTruth(to: truth) }
         var config = MonitorConfiguration()
         config.simulated = true
-        try await Dashboard.run(nodes: urls.map { NodeEndpoint(url: $0) }, monitor: config, readOnly: readOnly)
+        try await Dashboard.run(nodes: urls.map { NodeEndpoint(url: $0) }, monitor: config, screen: screen)
         await network.stop()
     }
 }
@@ -36,8 +35,7 @@ struct WatchCommand: AsyncParsableCommand {
     var nodes: [String] = []
     @Option(help: "The chain id to expect; a node reporting another is refused.")
     var chainId: UInt64?
-    @Flag(help: "Hide and refuse every operator action.")
-    var readOnly = false
+    @OptionGroup var screen: ScreenOptions
 
     func validate() throws {
         guard !nodes.isEmpty else { throw ValidationError("give at least one --node ws://HOST:PORT") }
@@ -49,13 +47,13 @@ struct WatchCommand: AsyncParsableCommand {
     func run() async throws {
         FileLogHandler.bootstrap()
         try await Dashboard.run(nodes: nodes.map { NodeEndpoint(url: $0) }, monitor: MonitorConfiguration(),
-                                readOnly: readOnly, expectedChainId: chainId)
+                                screen: screen, expectedChainId: chainId)
     }
 }
 
 /// The interactive dashboard: ledger client → monitor → screen.
 enum Dashboard {
-    static func run(nodes: [NodeEndpoint], monitor: MonitorConfiguration, readOnly: Bool,
+    static func run(nodes: [NodeEndpoint], monitor: MonitorConfiguration, screen: ScreenOptions,
                     expectedChainId: UInt64? = nil) async throws {
         var clientConfig = LedgerClientConfiguration(nodes: nodes)
         clientConfig.expectedChainId = expectedChainId
@@ -64,11 +62,17 @@ enum Dashboard {
         let service = MonitorService(configuration: monitor, box: box, sink: { _ in })
         let pipeline = Task { try await service.run(client: client) }
         var operatorOptions = OperatorOptions()
-        operatorOptions.readOnly = readOnly
+        operatorOptions.readOnly = screen.readOnly
+        if let theme = screen.theme { operatorOptions.themeName = theme }
         let options = operatorOptions
         defer { pipeline.cancel() }
         do {
-            try await runOnThread { try OperatorApp(source: box, options: options).run() }
+            let who = Operator.name
+            try await runOnThread {
+                try OperatorApp(source: box, options: options, onCommand: { command in
+                    Task { await service.perform(command, by: who) }
+                }).run()
+            }
         } catch OperatorAppError.interrupted(let signal) {
             // The terminal is already restored; end like a shell expects (128 + signal).
             throw ExitCode(128 + signal)
@@ -90,4 +94,22 @@ enum Dashboard {
             thread.start()
         }
     }
+}
+
+/// Who is at the keyboard: recorded with every action.
+enum Operator {
+    static var name: String {
+        let env = ProcessInfo.processInfo.environment
+        if let n = env["GRIDTOP_OPERATOR"], !n.isEmpty { return n }
+        if let n = env["USER"] ?? env["LOGNAME"], !n.isEmpty { return n }
+        return "operator"
+    }
+}
+
+/// Options of the operator's screen, shared by `demo` and `watch`.
+struct ScreenOptions: ParsableArguments {
+    @Flag(help: "Hide and refuse every operator action.")
+    var readOnly = false
+    @Option(help: "Colour theme: isa101 (default), dark, light, high-contrast, colorblind, or a user theme's name.")
+    var theme: String?
 }

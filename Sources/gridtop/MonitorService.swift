@@ -10,6 +10,7 @@ import OperatorTUI
 /// snapshots out to the screen's mailbox.
 actor MonitorService {
     private var monitor: Monitor
+    private var screen = ScreenDataBuilder()
     private let box: SnapshotBox?
     private let sink: @Sendable (AlarmTransition) -> Void
 
@@ -23,6 +24,7 @@ actor MonitorService {
 
     func apply(_ update: LedgerUpdate) {
         for t in monitor.apply(update, now: now) { sink(t) }
+        if box != nil { screen.record(update) }
         publish()
     }
 
@@ -37,7 +39,19 @@ actor MonitorService {
     }
 
     private func publish() {
-        box?.publish(monitor.snapshot(now: now))
+        guard let box else { return }
+        box.publish(screen.build(monitor, now: now))
+    }
+
+    /// An operator's action from the screen.
+    func perform(_ command: OperatorCommand, by who: String) {
+        switch command {
+        case .acknowledge(let id, _):
+            acknowledge(alarm: id, by: who)
+        case .shelve, .unshelve, .comment:
+            // Wired when the alarm engine gains shelving and comments (issue #5).
+            break
+        }
     }
 
     /// Runs the ledger client into this service until cancelled, with a one-second tick for time-driven checks.

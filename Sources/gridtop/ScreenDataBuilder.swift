@@ -1,0 +1,100 @@
+import Alerts
+import ChainCore
+import GridCore
+import OperatorTUI
+
+/// Builds the screen's extras (grid tree with balance bands, asset histories,
+/// block details) from the monitor's state. Heavy parts are rebuilt only when
+/// what they show changes: a newly settled interval or a new registration.
+struct ScreenDataBuilder {
+    /// Recent canonical blocks with their events, newest last.
+    private var blocks: [ChainBlock] = []
+    private var cachedGrid: GridTree?
+    private var cachedAssets: [AssetID: AssetDetail] = [:]
+    private var cacheKey: (settled: UInt64?, assets: Int) = (nil, -1)
+    let keepBlocks = 64
+    /// Intervals of reading history per asset on the Asset view.
+    let historyIntervals = 96
+
+    mutating func record(_ update: LedgerUpdate) {
+        switch update {
+        case .block(let b):
+            blocks.append(b)
+            if blocks.count > keepBlocks { blocks.removeFirst(blocks.count - keepBlocks) }
+        case .retract(_, let hash):
+            blocks.removeAll { $0.header.hash == hash }
+        default:
+            break
+        }
+    }
+
+    mutating func build(_ monitor: Monitor, now: Double) -> ScreenData {
+        let snapshot = monitor.snapshot(now: now)
+        let key = (monitor.settledInterval, monitor.topology.count)
+        if key.0 != cacheKey.settled || key.1 != cacheKey.assets {
+            cacheKey = (key.0, key.1)
+            cachedGrid = grid(monitor)
+            cachedAssets = assets(monitor)
+        }
+        var blockDetails: [UInt64: BlockDetail] = [:]
+        for b in blocks { blockDetails[b.header.number] = detail(b, monitor) }
+        return ScreenData(snapshot: snapshot, grid: cachedGrid, assets: cachedAssets, blocks: blockDetails)
+    }
+
+    private func grid(_ m: Monitor) -> GridTree? {
+        guard m.topology.count > 0 else { return nil }
+        var balances: [AssetID: SegmentStatus] = [:]
+        var suspects = Set<AssetID>()
+        for (seg, det) in m.detectors {
+            if det.suspect { suspects.insert(seg) }
+            guard let t = m.settledInterval, let b = m.ledger.balance(of: seg, in: t, topology: m.topology) else { continue }
+            var status = SegmentStatus(residualWh: b.residualWh, throughputWh: b.throughputWh, complete: b.complete)
+            if let j = det.last, j.interval == t {
+                let half = det.parameters.bandSigmas * j.sigmaWh
+                status.bandLowWh = Int64((j.expectedLossWh - half).rounded())
+                status.bandHighWh = Int64((j.expectedLossWh + half).rounded())
+            }
+            balances[seg] = status
+        }
+        return GridTree(topology: m.topology, balances: balances, suspects: suspects)
+    }
+
+    private func assets(_ m: Monitor) -> [AssetID: AssetDetail] {
+        let recent = m.ledger.intervals.keys.sorted().suffix(historyIntervals)
+        var out: [AssetID: AssetDetail] = [:]
+        out.reserveCapacity(m.topology.count)
+        for t in recent {
+            for (id, e) in m.ledger.readings(in: t) {
+                out[id, default: AssetDetail()].readings.append(
+                    ReadingPoint(intervalStart: t, importWh: e.reading.importWh, exportWh: e.reading.exportWh))
+            }
+        }
+        for b in blocks.reversed() {
+            for e in b.events {
+                guard case .energyTransfer(let x) = e.event else { continue }
+                let row = TransferRow(from: x.from, to: x.to, fromName: m.topology[x.from]?.name, toName: m.topology[x.to]?.name,
+                                      intervalStart: x.intervalStart, wh: x.wh, priceMicrosPerKwh: x.priceMicrosPerKwh, origin: e.origin)
+                out[x.from, default: AssetDetail()].transfers.append(row)
+                out[x.to, default: AssetDetail()].transfers.append(row)
+            }
+        }
+        return out
+    }
+
+    private func detail(_ b: ChainBlock, _ m: Monitor) -> BlockDetail {
+        var txs: [Bytes32: [BlockEvent]] = [:]
+        var order: [Bytes32] = []
+        for e in b.events {
+            let tx = e.origin.transactionHash
+            if txs[tx] == nil { order.append(tx) }
+            var ev = BlockEvent(event: e.event, origin: e.origin)
+            ev.assetName = m.topology[ev.asset]?.name
+            if case .energyTransfer(let x) = e.event { ev.counterpartName = m.topology[x.to]?.name }
+            txs[tx, default: []].append(ev)
+        }
+        let verification: BlockVerification = b.header.hashVerifies ? .verified : .invalid
+        let agreeing = m.nodes.filter { $0.headNumber.map { $0 >= b.header.number } ?? false && $0.trust != .divergent && $0.trust != .untrusted }.map(\.name)
+        return BlockDetail(header: b.header, verification: verification, agreeingNodes: agreeing,
+                           transactions: order.map { BlockTransaction(hash: $0, events: txs[$0]!) })
+    }
+}
