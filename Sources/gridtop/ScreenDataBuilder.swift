@@ -11,6 +11,8 @@ struct ScreenDataBuilder {
     private var blocks: [ChainBlock] = []
     private var cachedGrid: GridTree?
     private var cachedAssets: [AssetID: AssetDetail] = [:]
+    /// Block details are immutable once built (a reorg removes the block instead).
+    private var cachedBlocks: [UInt64: BlockDetail] = [:]
     private var cacheKey: (settled: UInt64?, assets: Int) = (nil, -1)
     let keepBlocks = 64
     /// Intervals of reading history per asset on the Asset view.
@@ -21,8 +23,9 @@ struct ScreenDataBuilder {
         case .block(let b):
             blocks.append(b)
             if blocks.count > keepBlocks { blocks.removeFirst(blocks.count - keepBlocks) }
-        case .retract(_, let hash):
+        case .retract(let number, let hash):
             blocks.removeAll { $0.header.hash == hash }
+            if cachedBlocks[number]?.header.hash == hash { cachedBlocks[number] = nil }
         default:
             break
         }
@@ -36,9 +39,13 @@ struct ScreenDataBuilder {
             cachedGrid = grid(monitor)
             cachedAssets = assets(monitor)
         }
-        var blockDetails: [UInt64: BlockDetail] = [:]
-        for b in blocks { blockDetails[b.header.number] = detail(b, monitor) }
-        return ScreenData(snapshot: snapshot, grid: cachedGrid, assets: cachedAssets, blocks: blockDetails)
+        for b in blocks where cachedBlocks[b.header.number]?.header.hash != b.header.hash {
+            cachedBlocks[b.header.number] = detail(b, monitor)
+        }
+        if cachedBlocks.count > keepBlocks, let oldest = blocks.first?.header.number {
+            cachedBlocks = cachedBlocks.filter { $0.key >= oldest }
+        }
+        return ScreenData(snapshot: snapshot, grid: cachedGrid, assets: cachedAssets, blocks: cachedBlocks)
     }
 
     private func grid(_ m: Monitor) -> GridTree? {
