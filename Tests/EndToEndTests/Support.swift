@@ -8,7 +8,10 @@ func gridtopBinary(file: StaticString = #filePath) throws -> URL {
     let root = URL(fileURLWithPath: "\(file)").deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     let debug = root.appendingPathComponent(".build/debug/gridtop")
     if FileManager.default.isExecutableFile(atPath: debug.path) { return debug }
-    throw XCTSkip("gridtop binary not found next to the tests")  // never expected under `swift test`
+    struct NotBuilt: Error, CustomStringConvertible {
+        var description: String { "the gridtop binary was not found next to the tests; run `swift build --product gridtop`" }
+    }
+    throw NotBuilt()
 }
 
 /// A child process whose stdout is read line by line.

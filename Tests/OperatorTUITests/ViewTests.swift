@@ -145,11 +145,3 @@ final class BenchTests: XCTestCase {
         }
     }
 }
-
-final class FullBenchTests: XCTestCase {
-    /// The full benchmark (10,000 alarms, 100,000 assets at 200×60); runs only with GRIDTOP_BENCH=1.
-    func testFullFrameBench() throws {
-        try XCTSkipUnless(ProcessInfo.processInfo.environment["GRIDTOP_BENCH"] == "1")
-        for r in FrameBench.run(frames: 30) { print("bench:", r) }
-    }
-}
