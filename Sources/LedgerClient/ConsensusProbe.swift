@@ -47,7 +47,8 @@ struct ConsensusProbe: Sendable {
         for (a, b) in zip(headers, headers.dropFirst()) where b.number == a.number + 1 && b.parentHash != a.hash {
             throw LedgerClientError.inconsistent("block \(b.number) does not link to its parent")
         }
-        let engine = ConsensusAnalysis.engine(of: headers, scheme: await hub.scheme)
+        let preferred = await hub.scheme
+        let engine = ConsensusAnalysis.engine(of: headers, scheme: headers.last.flatMap { HeaderHashing.verify($0, preferred: preferred) })
         var known: [Address]?
         var pendingChange: Bool?
         var metrics: [Address: (count: Int, last: UInt64?)] = [:]

@@ -46,6 +46,9 @@ actor LedgerHub {
     private var reconcile = false
     private let started = ContinuousClock.now
     private var warnings: [String] = []
+    /// Hash per height agreed by the quorum (recomputed each step).
+    private var canonical: [UInt64: Bytes32] = [:]
+    private var checking: Set<Int> = []
     private let quorum: Int
     private var batchSize: Int { max(1, min(configuration.batchSize, RPCConnection.maxBatch)) }
     private let filterTopics: JSON
@@ -126,7 +129,7 @@ actor LedgerHub {
             markUntrusted(i, "served block \(h.number) whose hash \(h.hash.short) does not match its header")
             throw LedgerClientError.untrusted(nodes[i].status.name)
         }
-        if scheme == nil {
+        if h.number > 0, scheme != s {  // genesis is hashed the standard way on every engine
             scheme = s
             logger.info("block hash scheme", metadata: ["scheme": "\(s.rawValue)"])
         }
@@ -162,7 +165,7 @@ actor LedgerHub {
         for n in nodes where n.status.trust != .untrusted {
             for (h, hash) in n.seen { tally[h, default: [:]][hash, default: 0] += 1 }
         }
-        var canonical: [UInt64: Bytes32] = [:]
+        canonical = [:]
         for (h, votes) in tally {
             if let best = votes.max(by: { $0.value < $1.value }), best.value >= quorum { canonical[h] = best.key }
         }
@@ -201,6 +204,33 @@ actor LedgerHub {
             return ProbeTarget(index: i, conn: conn, name: nodes[i].status.name, head: h.number)
         }
         return nil
+    }
+
+    /// Asks each node that has not yet been compared at the newest height the quorum agrees on
+    /// (at or below its head) for its block there, so that a node on another fork is found out
+    /// even when it never reports a height the others report (it may be ahead or behind).
+    private func crossCheck() {
+        guard !canonical.isEmpty else { return }
+        for i in nodes.indices where eligible(i) && !checking.contains(i) {
+            guard nodes[i].status.connection == .connected, let conn = nodes[i].connection, let head = nodes[i].head else { continue }
+            guard let h = canonical.keys.filter({ $0 <= head.number }).max(), nodes[i].seen[h] == nil else { continue }
+            checking.insert(i)
+            Task {
+                let r = try? await conn.call("eth_getBlockByNumber", [.string(Hex.quantity(h)), false])
+                await self.crossChecked(i, r)
+            }
+        }
+    }
+
+    private func crossChecked(_ i: Int, _ r: JSON?) {
+        checking.remove(i)
+        guard let r, !r.isNull, nodes[i].connection != nil else { return }
+        guard let h = try? BlockHeader(json: r) else {
+            nodeProblem(i, "cross-check: undecodable block")
+            return
+        }
+        _ = try? accept(i, h)
+        wake()
     }
 
     private func eligible(_ i: Int) -> Bool {
@@ -252,7 +282,10 @@ actor LedgerHub {
             await emit(.chain(id: id))
         }
         evaluateTrust()
-        if case .tick = wake { await emit(.nodes(statuses())) }
+        if case .tick = wake {
+            crossCheck()
+            await emit(.nodes(statuses()))
+        }
         while !warnings.isEmpty { await emit(.warning(warnings.removeFirst())) }
         guard chainAnnounced else { return }
         await syncIfNeeded()
@@ -397,7 +430,7 @@ actor LedgerHub {
                     result = try await src.conn.call("eth_getLogs", [.object(filter)])
                 } catch LedgerClientError.rpc(_, let e) where logRange > 1 && e.code != RPCError.methodNotFound {
                     // Range or result limit (geth -32005, Besu range limit, -32003 …): ask for less, same start.
-                    logRange = max(1, logRange / 2)
+                    logRange = max(1, min(logRange, end - start + 1) / 2)
                     goodRanges = 0
                     logger.info("eth_getLogs refused; narrowing the range", metadata: ["range": "\(logRange)", "error": "\(e)"])
                     continue

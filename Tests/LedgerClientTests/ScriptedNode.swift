@@ -204,7 +204,7 @@ actor ScriptedNode {
         logger.logLevel = .critical
         let app = Application(
             router: Router(),
-            server: .http1WebSocketUpgrade { [self] _, channel, _ in
+            server: .http1WebSocketUpgrade(configuration: .init(maxFrameSize: 1 << 24)) { [self] _, channel, _ in
                 if await self.down { return .dontUpgrade }
                 return .upgrade([:]) { inbound, outbound, _ in
                     let id = await self.register(outbound, channel)
