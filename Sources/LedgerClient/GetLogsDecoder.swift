@@ -1,0 +1,550 @@
+import ChainCore
+import GridCore
+
+/// A streaming decoder for `eth_getLogs` responses: raw bytes straight to logs (or grid
+/// events) without building a JSON tree — the hot path of backfill.
+///
+/// It accepts exactly what the generic path (`JSON.parse` → `JSONRPC.message` →
+/// `Log(json:)`) accepts and gives the same logs: the JSON grammar is checked in full
+/// (strings, escapes, surrogates, numbers, nesting limit, trailing data), duplicate keys
+/// resolve last-wins, and a response it cannot decode literally (escapes inside keys or
+/// hex fields) is handed to the generic path. Per-log problems are per-log errors; a
+/// malformed response is one clear error. Never traps on hostile input.
+public enum GetLogsDecoder {
+    public enum Failure: Error, Equatable, Sendable, CustomStringConvertible {
+        /// Not valid JSON.
+        case json(JSONError)
+        /// Valid JSON, but not a JSON-RPC response carrying an array.
+        case shape(String)
+        /// The node answered with an error.
+        case rpc(RPCError)
+
+        public var description: String {
+            switch self {
+            case .json(let e): return "\(e)"
+            case .shape(let s): return "not an eth_getLogs response: \(s)"
+            case .rpc(let e): return "\(e)"
+            }
+        }
+    }
+
+    /// Every log of the response, each decoded or with its own error.
+    public static func decodeLogs(_ bytes: [UInt8]) throws(Failure) -> [Result<Log, ChainDecodingError>] {
+        try bytes.withUnsafeBytes { buf in Result { () throws(Failure) in try decodeLogs(buf) } }.get()
+    }
+
+    public static func decodeLogs(_ buf: UnsafeRawBufferPointer) throws(Failure) -> [Result<Log, ChainDecodingError>] {
+        var p = FastParser(b: buf)
+        let outcome: Result<[Result<Log, ChainDecodingError>], FastError> = Result { () throws(FastError) in try p.response() }
+        switch outcome {
+        case .success(let logs): return logs
+        case .failure(.fallback): return try generic(buf)
+        case .failure(.json(let e)): throw .json(e)
+        case .failure(.shape(let s)): throw .shape(s)
+        case .failure(.rpc(let e)): throw .rpc(e)
+        }
+    }
+
+    /// The generic path (JSON tree), the reference the fast path must equal.
+    public static func generic(_ buf: UnsafeRawBufferPointer) throws(Failure) -> [Result<Log, ChainDecodingError>] {
+        let json: JSON
+        do { json = try JSON.parse(bytes: buf) } catch { throw .json(error) }
+        let message: RPCMessage
+        do { message = try JSONRPC.message(json) } catch { throw .shape(error.message) }
+        guard case .response(_, let result) = message else { throw .shape("expected a response") }
+        let value: JSON
+        switch result {
+        case .success(let v): value = v
+        case .failure(let e): throw .rpc(e)
+        }
+        guard let items = value.arrayValue else { throw .shape("result is not an array") }
+        return items.map { item in Result { () throws(ChainDecodingError) in try Log(json: item) } }
+    }
+
+    /// Grid events of a response, as the client keeps them: decodable grid logs become
+    /// located events; logs that are not grid events are skipped; undecodable ones counted.
+    public static func decodeEvents(_ bytes: [UInt8]) throws(Failure) -> (events: [LocatedEvent], rejected: Int) {
+        var events: [LocatedEvent] = []
+        var rejected = 0
+        let logs = try decodeLogs(bytes)
+        events.reserveCapacity(logs.count)
+        for r in logs {
+            guard case .success(let log) = r else { rejected += 1; continue }
+            guard !log.removed, LedgerSchemaV1.isGridEvent(log) else { continue }
+            do {
+                events.append(LocatedEvent(event: try LedgerSchemaV1.decode(log), origin: EventOrigin(log: log)))
+            } catch {
+                rejected += 1
+            }
+        }
+        return (events, rejected)
+    }
+}
+
+private enum FastError: Error {
+    case json(JSONError)
+    case shape(String)
+    case rpc(RPCError)
+    /// Something this decoder does not take literally (escapes in keys or hex): use the generic path.
+    case fallback
+}
+
+private enum Slot {
+    case missing, null, string(Int, Int), other
+}
+
+private struct FastParser {
+    let b: UnsafeRawBufferPointer
+    var pos = 0
+    let maxDepth = 128
+
+    init(b: UnsafeRawBufferPointer) { self.b = b }
+
+    @inline(__always) func fail(_ m: String) -> FastError { .json(JSONError(m, at: pos)) }
+
+    @inline(__always) mutating func ws() {
+        while pos < b.count {
+            let c = b[pos]
+            if c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09 { pos += 1 } else { return }
+        }
+    }
+
+    @inline(__always) func peek() -> UInt8? { pos < b.count ? b[pos] : nil }
+
+    // MARK: Response
+
+    mutating func response() throws(FastError) -> [Result<Log, ChainDecodingError>] {
+        ws()
+        guard pos < b.count else { throw fail("unexpected end of input") }
+        guard b[pos] == UInt8(ascii: "{") else {
+            // Valid JSON that is not an object is not a response; invalid JSON is a JSON error.
+            try skipValue(depth: 0)
+            ws()
+            guard pos == b.count else { throw fail("unexpected data after the JSON value") }
+            throw .shape("expected a JSON-RPC object")
+        }
+        pos += 1
+        var logs: [Result<Log, ChainDecodingError>]?
+        var resultIsArray = false
+        var hasResult = false, hasID = false, hasMethod = false
+        var errorRange: (Int, Int)?
+        ws()
+        if peek() == UInt8(ascii: "}") {
+            pos += 1
+        } else {
+            while true {
+                ws()
+                let key = try keyRange()
+                ws()
+                guard peek() == UInt8(ascii: ":") else { throw fail("expected ':'") }
+                pos += 1
+                ws()
+                if keyIs(key, "result") {
+                    hasResult = true
+                    guard pos < b.count else { throw fail("unexpected end of input") }
+                    if b[pos] == UInt8(ascii: "[") {
+                        logs = try logArray()
+                        resultIsArray = true
+                    } else {
+                        try skipValue(depth: 1)
+                        logs = nil
+                        resultIsArray = false
+                    }
+                } else if keyIs(key, "error") {
+                    let start = pos
+                    try skipValue(depth: 1)
+                    errorRange = (start, pos)
+                } else {
+                    if keyIs(key, "id") { hasID = true }
+                    if keyIs(key, "method") { hasMethod = true }
+                    try skipValue(depth: 1)
+                }
+                ws()
+                guard pos < b.count else { throw fail("unterminated object") }
+                if b[pos] == UInt8(ascii: ",") { pos += 1; continue }
+                if b[pos] == UInt8(ascii: "}") { pos += 1; break }
+                throw fail("expected ',' or '}'")
+            }
+        }
+        ws()
+        guard pos == b.count else { throw fail("unexpected data after the JSON value") }
+        // Same classification as JSONRPC.message (method first, then id, error, result).
+        if hasMethod || !hasID || errorRange != nil {
+            throw .fallback  // rare shapes: let the generic path classify them exactly
+        }
+        guard hasResult else { throw .shape("response has neither result nor error") }
+        guard resultIsArray, let logs else { throw .shape("result is not an array") }
+        return logs
+    }
+
+    // MARK: Logs
+
+    mutating func logArray() throws(FastError) -> [Result<Log, ChainDecodingError>] {
+        pos += 1  // [
+        var out: [Result<Log, ChainDecodingError>] = []
+        out.reserveCapacity(min(1 << 16, b.count / 600 + 1))
+        ws()
+        if peek() == UInt8(ascii: "]") { pos += 1; return out }
+        while true {
+            ws()
+            out.append(try logValue())
+            ws()
+            guard pos < b.count else { throw fail("unterminated array") }
+            if b[pos] == UInt8(ascii: ",") { pos += 1; continue }
+            if b[pos] == UInt8(ascii: "]") { pos += 1; return out }
+            throw fail("expected ',' or ']'")
+        }
+    }
+
+    /// One element of the result array (depth 2).
+    mutating func logValue() throws(FastError) -> Result<Log, ChainDecodingError> {
+        guard pos < b.count else { throw fail("unexpected end of input") }
+        guard b[pos] == UInt8(ascii: "{") else {
+            try skipValue(depth: 2)
+            return .failure(.badField("log", "expected an object"))
+        }
+        pos += 1
+        var address = Slot.missing, data = Slot.missing, blockNumber = Slot.missing, blockHash = Slot.missing
+        var txHash = Slot.missing, txIndex = Slot.missing, logIndex = Slot.missing
+        var topics: [(Int, Int)] = []
+        topics.reserveCapacity(4)
+        var topicsState = 0  // 0 missing, 1 array of strings, 2 null, 3 not an array, 4 array with a non-string
+        var removed = false
+        ws()
+        if peek() == UInt8(ascii: "}") {
+            pos += 1
+        } else {
+            while true {
+                ws()
+                let key = try keyRange()
+                ws()
+                guard peek() == UInt8(ascii: ":") else { throw fail("expected ':'") }
+                pos += 1
+                ws()
+                let len = key.1 - key.0
+                var handled = false
+                if len == 6, keyIs(key, "topics") {
+                    handled = true
+                    topics.removeAll(keepingCapacity: true)
+                    guard pos < b.count else { throw fail("unexpected end of input") }
+                    if b[pos] == UInt8(ascii: "[") {
+                        topicsState = 1
+                        pos += 1
+                        ws()
+                        if peek() == UInt8(ascii: "]") {
+                            pos += 1
+                        } else {
+                            while true {
+                                ws()
+                                if peek() == UInt8(ascii: "\"") {
+                                    topics.append(try hexString())
+                                } else {
+                                    try skipValue(depth: 4)
+                                    topicsState = 4
+                                }
+                                ws()
+                                guard pos < b.count else { throw fail("unterminated array") }
+                                if b[pos] == UInt8(ascii: ",") { pos += 1; continue }
+                                if b[pos] == UInt8(ascii: "]") { pos += 1; break }
+                                throw fail("expected ',' or ']'")
+                            }
+                        }
+                    } else {
+                        topicsState = try isNull() ? 2 : 3
+                        if topicsState == 3 { try skipValue(depth: 3) }
+                    }
+                } else if len == 7, keyIs(key, "removed") {
+                    handled = true
+                    if b.count - pos >= 4, b[pos] == UInt8(ascii: "t") {
+                        try literal("true")
+                        removed = true
+                    } else {
+                        try skipValue(depth: 3)
+                        removed = false
+                    }
+                } else if len == 4, keyIs(key, "data") {
+                    handled = true; data = try slot()
+                } else if len == 7, keyIs(key, "address") {
+                    handled = true; address = try slot()
+                } else if len == 9, keyIs(key, "blockHash") {
+                    handled = true; blockHash = try slot()
+                } else if len == 11, keyIs(key, "blockNumber") {
+                    handled = true; blockNumber = try slot()
+                } else if len == 8, keyIs(key, "logIndex") {
+                    handled = true; logIndex = try slot()
+                } else if len == 15, keyIs(key, "transactionHash") {
+                    handled = true; txHash = try slot()
+                } else if len == 16, keyIs(key, "transactionIndex") {
+                    handled = true; txIndex = try slot()
+                }
+                if !handled { try skipValue(depth: 3) }
+                ws()
+                guard pos < b.count else { throw fail("unterminated object") }
+                if b[pos] == UInt8(ascii: ",") { pos += 1; continue }
+                if b[pos] == UInt8(ascii: "}") { pos += 1; break }
+                throw fail("expected ',' or '}'")
+            }
+        }
+        return build(address, topicsState, topics, data, blockNumber, blockHash, txHash, txIndex, logIndex, removed)
+    }
+
+    func build(_ address: Slot, _ topicsState: Int, _ topicRanges: [(Int, Int)], _ data: Slot, _ blockNumber: Slot,
+               _ blockHash: Slot, _ txHash: Slot, _ txIndex: Slot, _ logIndex: Slot, _ removed: Bool)
+        -> Result<Log, ChainDecodingError>
+    {
+        func str(_ s: Slot, _ k: String) throws(ChainDecodingError) -> UnsafeRawBufferPointer {
+            switch s {
+            case .missing, .null: throw .missingField(k)
+            case .other: throw .badField(k, "expected a string")
+            case .string(let a, let z): return UnsafeRawBufferPointer(rebasing: b[a..<z])
+            }
+        }
+        func b32(_ s: Slot, _ k: String) throws(ChainDecodingError) -> Bytes32 {
+            let r = try str(s, k)
+            guard let v = FastParser.bytes32(r) else { throw .badField(k, "expected 32 bytes of hex") }
+            return v
+        }
+        func qty(_ s: Slot, _ k: String) throws(ChainDecodingError) -> UInt64 {
+            let text = try str(s, k)
+            do throws(HexError) { return try Hex.quantity(utf8: text) } catch { throw .badField(k, error.description) }
+        }
+        return Result { () throws(ChainDecodingError) in
+            let addrHex = try str(address, "address")
+            let addr: Address
+            do throws(HexError) { addr = try Address(bytes: Hex.decode(utf8: addrHex)) } catch { throw .badField("address", error.description) }
+            switch topicsState {
+            case 0, 2: throw .missingField("topics")
+            case 3: throw .badField("topics", "expected an array")
+            case 4: throw .badField("topics", "expected strings")
+            default: break
+            }
+            guard topicRanges.count <= 4 else { throw .badField("topics", "more than 4 topics") }
+            var topics: [Bytes32] = []
+            topics.reserveCapacity(topicRanges.count)
+            for (a, z) in topicRanges {
+                guard let t = FastParser.bytes32(UnsafeRawBufferPointer(rebasing: b[a..<z])) else {
+                    throw .badField("topics", "expected 32 bytes of hex")
+                }
+                topics.append(t)
+            }
+            let dataHex = try str(data, "data")
+            let dataBytes: [UInt8]
+            do throws(HexError) { dataBytes = try Hex.decode(utf8: dataHex) } catch { throw .badField("data", error.description) }
+            let bn = try qty(blockNumber, "blockNumber")
+            let bh = try b32(blockHash, "blockHash")
+            let th = try b32(txHash, "transactionHash")
+            let ti = try qty(txIndex, "transactionIndex")
+            let li = try qty(logIndex, "logIndex")
+            guard ti <= UInt32.max, li <= UInt32.max else { throw .badField("logIndex", "out of range") }
+            return Log(address: addr, topics: topics, data: dataBytes, blockNumber: bn, blockHash: bh, transactionHash: th,
+                       transactionIndex: UInt32(ti), logIndex: UInt32(li), removed: removed)
+        }
+    }
+
+    /// `0x` + exactly 64 hex digits → Bytes32 (what `Bytes32(hex:)` accepts).
+    static func bytes32(_ s: UnsafeRawBufferPointer) -> Bytes32? {
+        guard s.count == 66, s[0] == UInt8(ascii: "0"), s[1] == UInt8(ascii: "x") || s[1] == UInt8(ascii: "X") else { return nil }
+        var w: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        for k in 0..<4 {
+            var v: UInt64 = 0
+            let base = 2 + k * 16
+            for i in 0..<16 {
+                guard let d = nibble(s[base + i]) else { return nil }
+                v = v << 4 | UInt64(d)
+            }
+            switch k {
+            case 0: w.0 = v
+            case 1: w.1 = v
+            case 2: w.2 = v
+            default: w.3 = v
+            }
+        }
+        return Bytes32(w0: w.0, w1: w.1, w2: w.2, w3: w.3)
+    }
+
+    @inline(__always) static func nibble(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c &- UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c &- UInt8(ascii: "a") &+ 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return c &- UInt8(ascii: "A") &+ 10
+        default: return nil
+        }
+    }
+
+    // MARK: Values
+
+    /// A field value at depth 3: a plain string (its contents' range), null, or anything else (skipped).
+    mutating func slot() throws(FastError) -> Slot {
+        guard pos < b.count else { throw fail("unexpected end of input") }
+        switch b[pos] {
+        case UInt8(ascii: "\""):
+            let r = try hexString()
+            return .string(r.0, r.1)
+        case UInt8(ascii: "n"):
+            try literal("null")
+            return .null
+        default:
+            try skipValue(depth: 3)
+            return .other
+        }
+    }
+
+    mutating func isNull() throws(FastError) -> Bool {
+        guard pos < b.count, b[pos] == UInt8(ascii: "n") else { return false }
+        try literal("null")
+        return true
+    }
+
+    /// A string whose contents are used literally; one with escapes goes to the generic path.
+    mutating func hexString() throws(FastError) -> (Int, Int) {
+        let r = try string()
+        if r.escaped { throw .fallback }
+        return (r.start, r.end)
+    }
+
+    mutating func keyRange() throws(FastError) -> (Int, Int) {
+        guard pos < b.count, b[pos] == UInt8(ascii: "\"") else { throw fail("expected a string key") }
+        let r = try string()
+        if r.escaped { throw .fallback }
+        return (r.start, r.end)
+    }
+
+    @inline(__always) func keyIs(_ r: (Int, Int), _ word: StaticString) -> Bool {
+        let n = word.utf8CodeUnitCount
+        guard r.1 - r.0 == n else { return false }
+        let w = word.utf8Start
+        for i in 0..<n where b[r.0 + i] != w[i] { return false }
+        return true
+    }
+
+    mutating func literal(_ word: StaticString) throws(FastError) {
+        let n = word.utf8CodeUnitCount
+        guard pos + n <= b.count else { throw fail("unexpected end of input") }
+        let w = word.utf8Start
+        for i in 0..<n where b[pos + i] != w[i] { throw fail("invalid literal") }
+        pos += n
+    }
+
+    /// Validates a string exactly as the generic parser does; returns the raw contents' range.
+    mutating func string() throws(FastError) -> (start: Int, end: Int, escaped: Bool) {
+        pos += 1
+        let start = pos
+        var escaped = false
+        while pos < b.count {
+            let c = b[pos]
+            if c == UInt8(ascii: "\"") {
+                pos += 1
+                return (start, pos - 1, escaped)
+            }
+            if c < 0x20 { throw fail("control character in string") }
+            if c != UInt8(ascii: "\\") { pos += 1; continue }
+            escaped = true
+            pos += 1
+            guard pos < b.count else { break }
+            let e = b[pos]
+            pos += 1
+            switch e {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+                UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                continue
+            case UInt8(ascii: "u"):
+                let scalar = try hex4()
+                if (0xD800...0xDBFF).contains(scalar) {
+                    guard pos + 6 <= b.count, b[pos] == UInt8(ascii: "\\"), b[pos + 1] == UInt8(ascii: "u") else {
+                        throw fail("lone high surrogate")
+                    }
+                    pos += 2
+                    let low = try hex4()
+                    guard (0xDC00...0xDFFF).contains(low) else { throw fail("invalid low surrogate") }
+                } else if (0xDC00...0xDFFF).contains(scalar) {
+                    throw fail("lone low surrogate")
+                }
+            default:
+                pos -= 1
+                throw fail("invalid escape")
+            }
+        }
+        throw fail("unterminated string")
+    }
+
+    mutating func hex4() throws(FastError) -> UInt32 {
+        guard pos + 4 <= b.count else { throw fail("truncated \\u escape") }
+        var v: UInt32 = 0
+        for _ in 0..<4 {
+            guard let d = FastParser.nibble(b[pos]) else { throw fail("invalid \\u escape") }
+            v = v << 4 | UInt32(d)
+            pos += 1
+        }
+        return v
+    }
+
+    mutating func number() throws(FastError) {
+        if b[pos] == UInt8(ascii: "-") { pos += 1 }
+        func digits(_ p: inout Int) -> Int {
+            let s = p
+            while p < b.count, b[p] >= UInt8(ascii: "0"), b[p] <= UInt8(ascii: "9") { p += 1 }
+            return p - s
+        }
+        guard pos < b.count else { throw fail("unexpected end of number") }
+        if b[pos] == UInt8(ascii: "0") {
+            pos += 1
+        } else if digits(&pos) == 0 {
+            throw fail("invalid number")
+        }
+        if pos < b.count, b[pos] == UInt8(ascii: ".") {
+            pos += 1
+            guard digits(&pos) > 0 else { throw fail("invalid fraction") }
+        }
+        if pos < b.count, b[pos] == UInt8(ascii: "e") || b[pos] == UInt8(ascii: "E") {
+            pos += 1
+            if pos < b.count, b[pos] == UInt8(ascii: "+") || b[pos] == UInt8(ascii: "-") { pos += 1 }
+            guard digits(&pos) > 0 else { throw fail("invalid exponent") }
+        }
+    }
+
+    /// Skips one value, validating it as the generic parser would (same depth rule).
+    mutating func skipValue(depth: Int) throws(FastError) {
+        guard depth <= maxDepth else { throw fail("nesting deeper than \(maxDepth)") }
+        guard pos < b.count else { throw fail("unexpected end of input") }
+        switch b[pos] {
+        case UInt8(ascii: "{"):
+            pos += 1
+            ws()
+            if peek() == UInt8(ascii: "}") { pos += 1; return }
+            while true {
+                ws()
+                guard peek() == UInt8(ascii: "\"") else { throw fail("expected a string key") }
+                _ = try string()
+                ws()
+                guard peek() == UInt8(ascii: ":") else { throw fail("expected ':'") }
+                pos += 1
+                ws()
+                try skipValue(depth: depth + 1)
+                ws()
+                guard pos < b.count else { throw fail("unterminated object") }
+                if b[pos] == UInt8(ascii: ",") { pos += 1; continue }
+                if b[pos] == UInt8(ascii: "}") { pos += 1; return }
+                throw fail("expected ',' or '}'")
+            }
+        case UInt8(ascii: "["):
+            pos += 1
+            ws()
+            if peek() == UInt8(ascii: "]") { pos += 1; return }
+            while true {
+                ws()
+                try skipValue(depth: depth + 1)
+                ws()
+                guard pos < b.count else { throw fail("unterminated array") }
+                if b[pos] == UInt8(ascii: ",") { pos += 1; continue }
+                if b[pos] == UInt8(ascii: "]") { pos += 1; return }
+                throw fail("expected ',' or ']'")
+            }
+        case UInt8(ascii: "\""): _ = try string()
+        case UInt8(ascii: "t"): try literal("true")
+        case UInt8(ascii: "f"): try literal("false")
+        case UInt8(ascii: "n"): try literal("null")
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): try number()
+        default: throw fail("unexpected character")
+        }
+    }
+}
