@@ -84,8 +84,20 @@ actor RPCConnection {
         } catch is CancellationError {
             finish(.disconnected("cancelled"))
         } catch {
-            finish(.disconnected(String(describing: error)))
+            finish(.disconnected(Self.explain(error)))
         }
+    }
+
+    /// Connection errors in words an operator can act on (the raw error follows).
+    static func explain(_ error: any Error) -> String {
+        let raw = String(describing: error)
+        if raw.contains("CERTIFICATE_VERIFY_FAILED") {
+            return "TLS: the node's certificate is not trusted by the system trust store (\(raw))"
+        }
+        if raw.contains("cannotUseIPAddressInSNI") {
+            return "TLS: wss:// needs the node's host name, not an IP address (\(raw))"
+        }
+        return raw
     }
 
     /// Returns once the WebSocket is open; throws if it closed first.
