@@ -35,9 +35,10 @@ public enum GetLogsDecoder {
 
     public static func decodeLogs(_ buf: UnsafeRawBufferPointer) throws(Failure) -> [Result<Log, ChainDecodingError>] {
         var p = FastParser(b: buf)
-        let outcome: Result<[Result<Log, ChainDecodingError>], FastError> = Result { () throws(FastError) in try p.response() }
+        var logs: [Result<Log, ChainDecodingError>] = []
+        let outcome = Result { () throws(FastError) in try p.response { parser, raw in logs.append(parser.build(raw)) } }
         switch outcome {
-        case .success(let logs): return logs
+        case .success: return logs
         case .failure(.fallback): return try generic(buf)
         case .failure(.json(let e)): throw .json(e)
         case .failure(.shape(let s)): throw .shape(s)
@@ -64,10 +65,40 @@ public enum GetLogsDecoder {
     /// Grid events of a response, as the client keeps them: decodable grid logs become
     /// located events; logs that are not grid events are skipped; undecodable ones counted.
     public static func decodeEvents(_ bytes: [UInt8]) throws(Failure) -> (events: [LocatedEvent], rejected: Int) {
+        try bytes.withUnsafeBytes { buf in Result { () throws(Failure) in try decodeEvents(buf) } }.get()
+    }
+
+    public static func decodeEvents(_ buf: UnsafeRawBufferPointer) throws(Failure) -> (events: [LocatedEvent], rejected: Int) {
+        var p = FastParser(b: buf)
+        var events: [LocatedEvent] = []
+        events.reserveCapacity(buf.count / 700 + 1)
+        var rejected = 0
+        var topics: [Bytes32] = []
+        topics.reserveCapacity(4)
+        var data: [UInt8] = []
+        data.reserveCapacity(256)
+        let outcome = Result { () throws(FastError) in
+            try p.response { parser, raw in
+                switch parser.event(raw, topics: &topics, data: &data) {
+                case .success(let e)?: events.append(e)
+                case .failure?: rejected += 1
+                case nil: break
+                }
+            }
+        }
+        switch outcome {
+        case .success: return (events, rejected)
+        case .failure(.fallback): return try eventsOf(generic(buf))
+        case .failure(.json(let e)): throw .json(e)
+        case .failure(.shape(let s)): throw .shape(s)
+        case .failure(.rpc(let e)): throw .rpc(e)
+        }
+    }
+
+    /// Grid events of decoded logs (the generic reference for `decodeEvents`).
+    public static func eventsOf(_ logs: [Result<Log, ChainDecodingError>]) -> (events: [LocatedEvent], rejected: Int) {
         var events: [LocatedEvent] = []
         var rejected = 0
-        let logs = try decodeLogs(bytes)
-        events.reserveCapacity(logs.count)
         for r in logs {
             guard case .success(let log) = r else { rejected += 1; continue }
             guard !log.removed, LedgerSchemaV1.isGridEvent(log) else { continue }
@@ -93,6 +124,37 @@ private enum Slot {
     case missing, null, string(Int, Int), other
 }
 
+/// One log object as found in the bytes: where each field's text is, nothing decoded yet.
+private struct RawLog {
+    var address = Slot.missing, data = Slot.missing, blockNumber = Slot.missing, blockHash = Slot.missing
+    var txHash = Slot.missing, txIndex = Slot.missing, logIndex = Slot.missing
+    /// 0 missing, 1 array of strings, 2 null, 3 not an array, 4 array with a non-string, 5 not an object (whole log)
+    var topicsState = 0
+    var topicCount = 0
+    var t0 = (0, 0), t1 = (0, 0), t2 = (0, 0), t3 = (0, 0)
+    var removed = false
+
+    mutating func addTopic(_ r: (Int, Int)) {
+        switch topicCount {
+        case 0: t0 = r
+        case 1: t1 = r
+        case 2: t2 = r
+        case 3: t3 = r
+        default: break
+        }
+        topicCount += 1
+    }
+
+    func topic(_ i: Int) -> (Int, Int) {
+        switch i {
+        case 0: return t0
+        case 1: return t1
+        case 2: return t2
+        default: return t3
+        }
+    }
+}
+
 private struct FastParser {
     let b: UnsafeRawBufferPointer
     var pos = 0
@@ -113,7 +175,7 @@ private struct FastParser {
 
     // MARK: Response
 
-    mutating func response() throws(FastError) -> [Result<Log, ChainDecodingError>] {
+    mutating func response(_ consume: (inout FastParser, RawLog) -> Void) throws(FastError) {
         ws()
         guard pos < b.count else { throw fail("unexpected end of input") }
         guard b[pos] == UInt8(ascii: "{") else {
@@ -124,8 +186,8 @@ private struct FastParser {
             throw .shape("expected a JSON-RPC object")
         }
         pos += 1
-        var logs: [Result<Log, ChainDecodingError>]?
         var resultIsArray = false
+        var resultCount = 0
         var hasResult = false, hasID = false, hasMethod = false
         var errorRange: (Int, Int)?
         ws()
@@ -142,12 +204,13 @@ private struct FastParser {
                 if keyIs(key, "result") {
                     hasResult = true
                     guard pos < b.count else { throw fail("unexpected end of input") }
+                    resultCount += 1
+                    if resultCount > 1 { throw .fallback }  // duplicate result keys: let the generic path pick the last
                     if b[pos] == UInt8(ascii: "[") {
-                        logs = try logArray()
+                        try logArray(consume)
                         resultIsArray = true
                     } else {
                         try skipValue(depth: 1)
-                        logs = nil
                         resultIsArray = false
                     }
                 } else if keyIs(key, "error") {
@@ -173,43 +236,37 @@ private struct FastParser {
             throw .fallback  // rare shapes: let the generic path classify them exactly
         }
         guard hasResult else { throw .shape("response has neither result nor error") }
-        guard resultIsArray, let logs else { throw .shape("result is not an array") }
-        return logs
+        guard resultIsArray else { throw .shape("result is not an array") }
     }
 
     // MARK: Logs
 
-    mutating func logArray() throws(FastError) -> [Result<Log, ChainDecodingError>] {
+    mutating func logArray(_ consume: (inout FastParser, RawLog) -> Void) throws(FastError) {
         pos += 1  // [
-        var out: [Result<Log, ChainDecodingError>] = []
-        out.reserveCapacity(min(1 << 16, b.count / 600 + 1))
         ws()
-        if peek() == UInt8(ascii: "]") { pos += 1; return out }
+        if peek() == UInt8(ascii: "]") { pos += 1; return }
         while true {
             ws()
-            out.append(try logValue())
+            let raw = try logValue()
+            consume(&self, raw)
             ws()
             guard pos < b.count else { throw fail("unterminated array") }
             if b[pos] == UInt8(ascii: ",") { pos += 1; continue }
-            if b[pos] == UInt8(ascii: "]") { pos += 1; return out }
+            if b[pos] == UInt8(ascii: "]") { pos += 1; return }
             throw fail("expected ',' or ']'")
         }
     }
 
     /// One element of the result array (depth 2).
-    mutating func logValue() throws(FastError) -> Result<Log, ChainDecodingError> {
+    mutating func logValue() throws(FastError) -> RawLog {
+        var r = RawLog()
         guard pos < b.count else { throw fail("unexpected end of input") }
         guard b[pos] == UInt8(ascii: "{") else {
             try skipValue(depth: 2)
-            return .failure(.badField("log", "expected an object"))
+            r.topicsState = 5
+            return r
         }
         pos += 1
-        var address = Slot.missing, data = Slot.missing, blockNumber = Slot.missing, blockHash = Slot.missing
-        var txHash = Slot.missing, txIndex = Slot.missing, logIndex = Slot.missing
-        var topics: [(Int, Int)] = []
-        topics.reserveCapacity(4)
-        var topicsState = 0  // 0 missing, 1 array of strings, 2 null, 3 not an array, 4 array with a non-string
-        var removed = false
         ws()
         if peek() == UInt8(ascii: "}") {
             pos += 1
@@ -225,10 +282,10 @@ private struct FastParser {
                 var handled = false
                 if len == 6, keyIs(key, "topics") {
                     handled = true
-                    topics.removeAll(keepingCapacity: true)
+                    r.topicCount = 0
                     guard pos < b.count else { throw fail("unexpected end of input") }
                     if b[pos] == UInt8(ascii: "[") {
-                        topicsState = 1
+                        r.topicsState = 1
                         pos += 1
                         ws()
                         if peek() == UInt8(ascii: "]") {
@@ -237,10 +294,10 @@ private struct FastParser {
                             while true {
                                 ws()
                                 if peek() == UInt8(ascii: "\"") {
-                                    topics.append(try hexString())
+                                    r.addTopic(try hexString())
                                 } else {
                                     try skipValue(depth: 4)
-                                    topicsState = 4
+                                    r.topicsState = 4
                                 }
                                 ws()
                                 guard pos < b.count else { throw fail("unterminated array") }
@@ -250,32 +307,32 @@ private struct FastParser {
                             }
                         }
                     } else {
-                        topicsState = try isNull() ? 2 : 3
-                        if topicsState == 3 { try skipValue(depth: 3) }
+                        r.topicsState = try isNull() ? 2 : 3
+                        if r.topicsState == 3 { try skipValue(depth: 3) }
                     }
                 } else if len == 7, keyIs(key, "removed") {
                     handled = true
                     if b.count - pos >= 4, b[pos] == UInt8(ascii: "t") {
                         try literal("true")
-                        removed = true
+                        r.removed = true
                     } else {
                         try skipValue(depth: 3)
-                        removed = false
+                        r.removed = false
                     }
                 } else if len == 4, keyIs(key, "data") {
-                    handled = true; data = try slot()
+                    handled = true; r.data = try slot()
                 } else if len == 7, keyIs(key, "address") {
-                    handled = true; address = try slot()
+                    handled = true; r.address = try slot()
                 } else if len == 9, keyIs(key, "blockHash") {
-                    handled = true; blockHash = try slot()
+                    handled = true; r.blockHash = try slot()
                 } else if len == 11, keyIs(key, "blockNumber") {
-                    handled = true; blockNumber = try slot()
+                    handled = true; r.blockNumber = try slot()
                 } else if len == 8, keyIs(key, "logIndex") {
-                    handled = true; logIndex = try slot()
+                    handled = true; r.logIndex = try slot()
                 } else if len == 15, keyIs(key, "transactionHash") {
-                    handled = true; txHash = try slot()
+                    handled = true; r.txHash = try slot()
                 } else if len == 16, keyIs(key, "transactionIndex") {
-                    handled = true; txIndex = try slot()
+                    handled = true; r.txIndex = try slot()
                 }
                 if !handled { try skipValue(depth: 3) }
                 ws()
@@ -285,60 +342,121 @@ private struct FastParser {
                 throw fail("expected ',' or '}'")
             }
         }
-        return build(address, topicsState, topics, data, blockNumber, blockHash, txHash, txIndex, logIndex, removed)
+        return r
     }
 
-    func build(_ address: Slot, _ topicsState: Int, _ topicRanges: [(Int, Int)], _ data: Slot, _ blockNumber: Slot,
-               _ blockHash: Slot, _ txHash: Slot, _ txIndex: Slot, _ logIndex: Slot, _ removed: Bool)
-        -> Result<Log, ChainDecodingError>
-    {
-        func str(_ s: Slot, _ k: String) throws(ChainDecodingError) -> UnsafeRawBufferPointer {
-            switch s {
-            case .missing, .null: throw .missingField(k)
-            case .other: throw .badField(k, "expected a string")
-            case .string(let a, let z): return UnsafeRawBufferPointer(rebasing: b[a..<z])
-            }
+    func text(_ s: Slot, _ k: String) throws(ChainDecodingError) -> UnsafeRawBufferPointer {
+        switch s {
+        case .missing, .null: throw .missingField(k)
+        case .other: throw .badField(k, "expected a string")
+        case .string(let a, let z): return UnsafeRawBufferPointer(rebasing: b[a..<z])
         }
-        func b32(_ s: Slot, _ k: String) throws(ChainDecodingError) -> Bytes32 {
-            let r = try str(s, k)
-            guard let v = FastParser.bytes32(r) else { throw .badField(k, "expected 32 bytes of hex") }
-            return v
+    }
+
+    func b32(_ s: Slot, _ k: String) throws(ChainDecodingError) -> Bytes32 {
+        guard let v = FastParser.bytes32(try text(s, k)) else { throw .badField(k, "expected 32 bytes of hex") }
+        return v
+    }
+
+    func qty(_ s: Slot, _ k: String) throws(ChainDecodingError) -> UInt64 {
+        let t = try text(s, k)
+        do throws(HexError) { return try Hex.quantity(utf8: t) } catch { throw .badField(k, error.description) }
+    }
+
+    /// Checks the topics' shape; the same rules and order as `Log(json:)`.
+    func checkTopics(_ r: RawLog) throws(ChainDecodingError) {
+        switch r.topicsState {
+        case 0, 2: throw .missingField("topics")
+        case 3: throw .badField("topics", "expected an array")
+        case 4: throw .badField("topics", "expected strings")
+        default: break
         }
-        func qty(_ s: Slot, _ k: String) throws(ChainDecodingError) -> UInt64 {
-            let text = try str(s, k)
-            do throws(HexError) { return try Hex.quantity(utf8: text) } catch { throw .badField(k, error.description) }
+        guard r.topicCount <= 4 else { throw .badField("topics", "more than 4 topics") }
+    }
+
+    func topic(_ r: RawLog, _ i: Int) throws(ChainDecodingError) -> Bytes32 {
+        let (a, z) = r.topic(i)
+        guard let t = FastParser.bytes32(UnsafeRawBufferPointer(rebasing: b[a..<z])) else {
+            throw .badField("topics", "expected 32 bytes of hex")
         }
-        return Result { () throws(ChainDecodingError) in
-            let addrHex = try str(address, "address")
+        return t
+    }
+
+    /// The log, exactly as `Log(json:)` would give it.
+    func build(_ r: RawLog) -> Result<Log, ChainDecodingError> {
+        Result { () throws(ChainDecodingError) in
+            if r.topicsState == 5 { throw .badField("log", "expected an object") }
+            let addrHex = try text(r.address, "address")
             let addr: Address
             do throws(HexError) { addr = try Address(bytes: Hex.decode(utf8: addrHex)) } catch { throw .badField("address", error.description) }
-            switch topicsState {
-            case 0, 2: throw .missingField("topics")
-            case 3: throw .badField("topics", "expected an array")
-            case 4: throw .badField("topics", "expected strings")
-            default: break
-            }
-            guard topicRanges.count <= 4 else { throw .badField("topics", "more than 4 topics") }
+            try checkTopics(r)
             var topics: [Bytes32] = []
-            topics.reserveCapacity(topicRanges.count)
-            for (a, z) in topicRanges {
-                guard let t = FastParser.bytes32(UnsafeRawBufferPointer(rebasing: b[a..<z])) else {
-                    throw .badField("topics", "expected 32 bytes of hex")
-                }
-                topics.append(t)
-            }
-            let dataHex = try str(data, "data")
+            topics.reserveCapacity(r.topicCount)
+            for i in 0..<r.topicCount { topics.append(try topic(r, i)) }
+            let dataHex = try text(r.data, "data")
             let dataBytes: [UInt8]
             do throws(HexError) { dataBytes = try Hex.decode(utf8: dataHex) } catch { throw .badField("data", error.description) }
-            let bn = try qty(blockNumber, "blockNumber")
-            let bh = try b32(blockHash, "blockHash")
-            let th = try b32(txHash, "transactionHash")
-            let ti = try qty(txIndex, "transactionIndex")
-            let li = try qty(logIndex, "logIndex")
+            let bn = try qty(r.blockNumber, "blockNumber")
+            let bh = try b32(r.blockHash, "blockHash")
+            let th = try b32(r.txHash, "transactionHash")
+            let ti = try qty(r.txIndex, "transactionIndex")
+            let li = try qty(r.logIndex, "logIndex")
             guard ti <= UInt32.max, li <= UInt32.max else { throw .badField("logIndex", "out of range") }
             return Log(address: addr, topics: topics, data: dataBytes, blockNumber: bn, blockHash: bh, transactionHash: th,
-                       transactionIndex: UInt32(ti), logIndex: UInt32(li), removed: removed)
+                       transactionIndex: UInt32(ti), logIndex: UInt32(li), removed: r.removed)
         }
+    }
+
+    /// The grid event of a log without building the `Log` (reused buffers, no allocation per
+    /// log beyond the event): nil for logs that are removed or not grid events; `.failure`
+    /// for logs `Log(json:)` or the schema would reject.
+    func event(_ r: RawLog, topics: inout [Bytes32], data: inout [UInt8]) -> Result<LocatedEvent, ChainDecodingError>? {
+        do throws(ChainDecodingError) {
+            if r.topicsState == 5 { throw .badField("log", "expected an object") }
+            let addrHex = try text(r.address, "address")
+            guard addrHex.count == 42, addrHex[0] == UInt8(ascii: "0"), addrHex[1] == UInt8(ascii: "x") || addrHex[1] == UInt8(ascii: "X"),
+                (2..<42).allSatisfy({ FastParser.nibble(addrHex[$0]) != nil })
+            else { throw .badField("address", "expected 20 bytes of hex") }
+            try checkTopics(r)
+            topics.removeAll(keepingCapacity: true)
+            for i in 0..<r.topicCount { topics.append(try topic(r, i)) }
+            let dataHex = try text(r.data, "data")
+            guard FastParser.decodeHex(dataHex, into: &data) else { throw .badField("data", "invalid hex data") }
+            let bn = try qty(r.blockNumber, "blockNumber")
+            let bh = try b32(r.blockHash, "blockHash")
+            let th = try b32(r.txHash, "transactionHash")
+            let ti = try qty(r.txIndex, "transactionIndex")
+            let li = try qty(r.logIndex, "logIndex")
+            guard ti <= UInt32.max, li <= UInt32.max else { throw .badField("logIndex", "out of range") }
+            guard !r.removed, let t0 = topics.first,
+                t0 == LedgerSchemaV1.meterReadingTopic || t0 == LedgerSchemaV1.energyTransferTopic || t0 == LedgerSchemaV1.assetRegisteredTopic
+            else { return nil }
+            do throws(LedgerSchemaV1.DecodeError) {
+                let e = try LedgerSchemaV1.decode(topics: topics, data: data)
+                return .success(LocatedEvent(event: e, origin: EventOrigin(blockNumber: bn, blockHash: bh, transactionHash: th, logIndex: UInt32(li))))
+            } catch {
+                throw .badField("data", error.description)
+            }
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// `0x`-prefixed even-length hex into `out` (reused); false if it is not that.
+    static func decodeHex(_ s: UnsafeRawBufferPointer, into out: inout [UInt8]) -> Bool {
+        guard s.count >= 2, s[0] == UInt8(ascii: "0"), s[1] == UInt8(ascii: "x") || s[1] == UInt8(ascii: "X"), s.count % 2 == 0 else {
+            return false
+        }
+        let n = (s.count - 2) / 2
+        out.removeAll(keepingCapacity: true)
+        out.reserveCapacity(n)
+        var i = 2
+        while i < s.count {
+            guard let hi = nibble(s[i]), let lo = nibble(s[i + 1]) else { return false }
+            out.append(hi << 4 | lo)
+            i += 2
+        }
+        return true
     }
 
     /// `0x` + exactly 64 hex digits → Bytes32 (what `Bytes32(hex:)` accepts).

@@ -1,4 +1,5 @@
 import ChainCore
+import Foundation
 import GridCore
 import XCTest
 
@@ -7,11 +8,16 @@ import XCTest
 /// The benchmark functions run (small sizes) and count correctly; the numbers printed
 /// here are only meaningful from a release build (`swift test -c release --filter BenchmarkTests`).
 final class BenchmarkTests: LoopbackTestCase {
+    /// GRIDTOP_BENCH_LOGS sets the size (default small, for the test suite).
+    static var logs: Int { Int(ProcessInfo.processInfo.environment["GRIDTOP_BENCH_LOGS"] ?? "") ?? 4_000 }
+
     func testDecodeBenchmarkCountsEveryMeterReading() throws {
-        let streaming = try LedgerBenchmarks.decodeThroughput(logs: 4_000, repetitions: 1, path: .streaming)
-        let generic = try LedgerBenchmarks.decodeThroughput(logs: 4_000, repetitions: 1, path: .generic)
-        XCTAssertEqual(streaming.items, 4_000)
-        XCTAssertEqual(generic.items, 4_000)
+        let n = Self.logs
+        let reps = n > 10_000 ? 5 : 1
+        let streaming = try LedgerBenchmarks.decodeThroughput(logs: n, repetitions: reps, path: .streaming)
+        let generic = try LedgerBenchmarks.decodeThroughput(logs: n, repetitions: reps, path: .generic)
+        XCTAssertEqual(streaming.items, n)
+        XCTAssertEqual(generic.items, n)
         print("BENCH \(streaming)")
         print("BENCH \(generic)")
         print("BENCH streaming/generic = \(String(format: "%.1f", streaming.perSecond / generic.perSecond))x")
@@ -19,7 +25,7 @@ final class BenchmarkTests: LoopbackTestCase {
 
     func testBackfillBenchmarkOverLoopbackWebSocket() async throws {
         let chain = TestChain()
-        let blocks = 400, perBlock = 25
+        let perBlock = 25, blocks = max(40, Self.logs / perBlock / 10)
         await chain.prebuild((0..<blocks).map { b in
             (0..<perBlock).map { i in .init(.meterReading(Self.reading(start: UInt64(b * perBlock + i) * 900, wh: 1))) }
         })

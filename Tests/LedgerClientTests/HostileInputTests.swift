@@ -148,6 +148,16 @@ final class HostileInputTests: XCTestCase {
         default:
             XCTFail("decoders disagree on \(label()): fast \(fast), generic \(slow)", file: file, line: line)
         }
+        // And straight to grid events (no Log built) gives what decoding the logs gives.
+        let fastEvents = Result { try GetLogsDecoder.decodeEvents(bytes) }
+        switch (fastEvents, slow) {
+        case (.success(let a), .success(let logs)):
+            let b = GetLogsDecoder.eventsOf(logs)
+            XCTAssertEqual(a.events, b.events, label(), file: file, line: line)
+            XCTAssertEqual(a.rejected, b.rejected, label(), file: file, line: line)
+        case (.failure, .failure): break
+        default: XCTFail("event decoders disagree on \(label())", file: file, line: line)
+        }
     }
 
     func testTenThousandHostileFramesNeverCrashAndDecodersAgree() throws {
