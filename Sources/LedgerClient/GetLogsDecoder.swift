@@ -448,36 +448,50 @@ private struct FastParser {
             return false
         }
         let n = (s.count - 2) / 2
+        let t = hexTable
+        var bad: UInt8 = 0
         out.removeAll(keepingCapacity: true)
         out.reserveCapacity(n)
         var i = 2
         while i < s.count {
-            guard let hi = nibble(s[i]), let lo = nibble(s[i + 1]) else { return false }
-            out.append(hi << 4 | lo)
+            let hi = t[Int(s[i])], lo = t[Int(s[i + 1])]
+            bad |= hi | lo
+            out.append(hi << 4 | (lo & 0x0F))
             i += 2
         }
-        return true
+        return bad & 0xF0 == 0
+    }
+
+    /// Hex digit values; 0xFF for anything else.
+    /// Immutable after initialisation (a lookup table), hence safe to share.
+    nonisolated(unsafe) static let hexTable: UnsafeMutablePointer<UInt8> = {
+        let t = UnsafeMutablePointer<UInt8>.allocate(capacity: 256)
+        t.initialize(repeating: 0xFF, count: 256)
+        for (i, c) in "0123456789".utf8.enumerated() { t[Int(c)] = UInt8(i) }
+        for (i, c) in "abcdef".utf8.enumerated() { t[Int(c)] = UInt8(10 + i) }
+        for (i, c) in "ABCDEF".utf8.enumerated() { t[Int(c)] = UInt8(10 + i) }
+        return t
+    }()
+
+    /// 16 hex digits at `at` → a word; `bad` collects 0xF0 bits for invalid digits.
+    @inline(__always) static func word16(_ s: UnsafeRawBufferPointer, _ at: Int, _ t: UnsafeMutablePointer<UInt8>, _ bad: inout UInt8) -> UInt64 {
+        var v: UInt64 = 0
+        for i in 0..<16 {
+            let d = t[Int(s[at + i])]
+            bad |= d
+            v = v << 4 | UInt64(d & 0x0F)
+        }
+        return v
     }
 
     /// `0x` + exactly 64 hex digits → Bytes32 (what `Bytes32(hex:)` accepts).
     static func bytes32(_ s: UnsafeRawBufferPointer) -> Bytes32? {
         guard s.count == 66, s[0] == UInt8(ascii: "0"), s[1] == UInt8(ascii: "x") || s[1] == UInt8(ascii: "X") else { return nil }
-        var w: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-        for k in 0..<4 {
-            var v: UInt64 = 0
-            let base = 2 + k * 16
-            for i in 0..<16 {
-                guard let d = nibble(s[base + i]) else { return nil }
-                v = v << 4 | UInt64(d)
-            }
-            switch k {
-            case 0: w.0 = v
-            case 1: w.1 = v
-            case 2: w.2 = v
-            default: w.3 = v
-            }
-        }
-        return Bytes32(w0: w.0, w1: w.1, w2: w.2, w3: w.3)
+        let t = hexTable
+        var bad: UInt8 = 0
+        let w0 = word16(s, 2, t, &bad), w1 = word16(s, 18, t, &bad), w2 = word16(s, 34, t, &bad), w3 = word16(s, 50, t, &bad)
+        guard bad & 0xF0 == 0 else { return nil }
+        return Bytes32(w0: w0, w1: w1, w2: w2, w3: w3)
     }
 
     @inline(__always) static func nibble(_ c: UInt8) -> UInt8? {
@@ -548,6 +562,16 @@ private struct FastParser {
         pos += 1
         let start = pos
         var escaped = false
+        // Eight bytes at a time while none is a quote, a backslash or a control character.
+        while pos + 8 <= b.count {
+            let v = b.loadUnaligned(fromByteOffset: pos, as: UInt64.self)
+            let q = v ^ 0x2222_2222_2222_2222
+            let e = v ^ 0x5C5C_5C5C_5C5C_5C5C
+            let hit = ((q &- 0x0101_0101_0101_0101) & ~q) | ((e &- 0x0101_0101_0101_0101) & ~e)
+                | ((v &- 0x2020_2020_2020_2020) & ~v)
+            if hit & 0x8080_8080_8080_8080 != 0 { break }
+            pos += 8
+        }
         while pos < b.count {
             let c = b[pos]
             if c == UInt8(ascii: "\"") {
