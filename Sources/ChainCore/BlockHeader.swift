@@ -148,6 +148,10 @@ extension BlockHeader {
         if let requestsHash { o["requestsHash"] = .string(requestsHash.hex) }
         if let auraStep { o["step"] = .string(Hex.quantity(auraStep)) }
         if let auraSignature { o["signature"] = .string(Hex.encode(auraSignature)) }
+        if let transactionCount {
+            // Only the count is kept: the hashes are placeholders (zero), never real transaction ids.
+            o["transactions"] = .array(Array(repeating: .string(Bytes32.zero.hex), count: max(0, transactionCount)))
+        }
         return .object(o)
     }
 }

@@ -51,6 +51,16 @@ public struct LedgerClientConfiguration: Sendable {
     public var batchSize: Int = 100
     /// How often peer count and sync state are polled on each node.
     public var healthPollEvery: Duration = .seconds(5)
+    /// Nodes that must report the same hash at a height for it to be canonical;
+    /// nil: a majority of the configured nodes. A node reporting another hash there is divergent.
+    public var quorum: Int? = nil
+    /// Before the first sync, wait up to this long for every node to answer, so that the
+    /// quorum can be consulted before anything is shown.
+    public var startupGrace: Duration = .seconds(2)
+    /// How often consensus health (proposers, missed turns, block timing) is probed.
+    public var consensusEvery: Duration = .seconds(10)
+    /// Blocks analysed by the consensus probe.
+    public var consensusWindow: Int = 64
 
     public init(nodes: [NodeEndpoint]) { self.nodes = nodes }
 }
@@ -66,6 +76,8 @@ public enum LedgerClientError: Error, Sendable, Equatable, CustomStringConvertib
     case wrongChain(expected: UInt64, got: UInt64)
     /// The node's answers contradicted each other (typically a reorg while fetching); retried.
     case inconsistent(String)
+    /// The node served a header whose hash does not match its fields; it is excluded.
+    case untrusted(String)
 
     public var description: String {
         switch self {
@@ -78,6 +90,7 @@ public enum LedgerClientError: Error, Sendable, Equatable, CustomStringConvertib
         case .rpc(let m, let e): return "\(m): \(e)"
         case .wrongChain(let e, let g): return "wrong chain: node reports chain id \(g), expected \(e)"
         case .inconsistent(let why): return "inconsistent node data: \(why)"
+        case .untrusted(let node): return "node \(node) served a block whose hash does not match its header; excluded"
         }
     }
 }

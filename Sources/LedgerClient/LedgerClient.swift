@@ -34,6 +34,14 @@ public final class LedgerClient: Sendable {
     /// `emit` is called from one task at a time, in stream order; the client waits for it
     /// (a slow consumer slows fetching, nothing is dropped). Returns when cancelled.
     public func run(_ emit: @escaping @Sendable (LedgerUpdate) async -> Void) async throws {
+        try await run(emit, health: nil)
+    }
+
+    /// As `run(_:)`, and every `consensusEvery` a `ConsensusHealth` of the chain (from the
+    /// followed node's verified headers and engine namespaces) is passed to `health`.
+    /// (To become `LedgerUpdate.consensus` once GridCore carries it.)
+    public func run(_ emit: @escaping @Sendable (LedgerUpdate) async -> Void,
+                    health: (@Sendable (ConsensusHealth) async -> Void)?) async throws {
         guard !configuration.nodes.isEmpty else { throw LedgerClientError.noNodes }
         let hub = LedgerHub(configuration: configuration, logger: logger, emit: emit)
         let configuration = self.configuration
@@ -44,6 +52,10 @@ public final class LedgerClient: Sendable {
                 nodeLogger[metadataKey: "node"] = "\(Redaction.scrub(endpoint.name, secrets: Redaction.secrets(of: endpoint)))"
                 let worker = NodeWorker(index: i, endpoint: endpoint, configuration: configuration, hub: hub, logger: nodeLogger)
                 group.addTask { await worker.run() }
+            }
+            if let health {
+                let probe = ConsensusProbe(hub: hub, configuration: configuration, logger: logger)
+                group.addTask { await probe.run(health) }
             }
             group.addTask {
                 while !Task.isCancelled {

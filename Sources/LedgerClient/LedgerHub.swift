@@ -15,6 +15,14 @@ actor LedgerHub {
         var head: BlockHeader?
         var latency = LatencyWindow()
         var secrets: [String]
+        /// Verified hashes this node reported, by height (newest ~1024 heights): its votes in the quorum.
+        var seen: [UInt64: Bytes32] = [:]
+    }
+
+    /// A node and its live connection, for one fetch.
+    struct Source: Sendable {
+        let index: Int
+        let conn: RPCConnection
     }
 
     let configuration: LedgerClientConfiguration
@@ -31,6 +39,18 @@ actor LedgerHub {
     private var followed: Int?
     private var verifyTip = false
     private var logRange: UInt64
+    private var goodRanges = 0
+    /// How this chain's block hashes are computed (learned from the first verified header).
+    private(set) var scheme: HeaderHashScheme?
+    /// The followed node was found lying or divergent: the next sync may go below the tip.
+    private var reconcile = false
+    private let started = ContinuousClock.now
+    private var warnings: [String] = []
+    /// Hash per height agreed by the quorum (recomputed each step).
+    private var canonical: [UInt64: Bytes32] = [:]
+    private var checking: Set<Int> = []
+    private let quorum: Int
+    private var batchSize: Int { max(1, min(configuration.batchSize, RPCConnection.maxBatch)) }
     private let filterTopics: JSON
     private let filterAddress: JSON?
 
@@ -46,6 +66,7 @@ actor LedgerHub {
                  secrets: secrets[i])
         }
         chainId = configuration.expectedChainId
+        quorum = max(1, configuration.quorum ?? (configuration.nodes.count / 2 + 1))
         window = ChainWindow(capacity: max(256, configuration.maxReorgDepth * 2))
         logRange = max(1, configuration.logRange)
         filterTopics = .array([.array(LedgerSchemaV1.allTopics.map { .string($0.hex) })])
@@ -86,14 +107,134 @@ actor LedgerHub {
         nodes[i].connection = connection
         nodes[i].status.connection = .connected
         nodes[i].status.clientVersion = clientVersion.map { scrub(i, $0) }
-        setHead(i, head)
+        if let h = try? accept(i, head) { setHead(i, h) }
         wake()
     }
 
     func nodeHead(_ i: Int, _ header: BlockHeader) {
         guard nodes[i].connection != nil else { return }
-        setHead(i, header)
+        guard let h = try? accept(i, header) else { return }
+        setHead(i, h)
         wake()
+    }
+
+    // MARK: Verification and quorum
+
+    /// Every header from a node passes here: its hash must match its fields under a known
+    /// scheme (standard/AuRa, QBFT, IBFT 2.0). One that does not marks the node untrusted
+    /// for the rest of the run, and its data is never used.
+    func accept(_ i: Int, _ h: BlockHeader) throws -> BlockHeader {
+        guard nodes[i].status.trust != .untrusted else { throw LedgerClientError.untrusted(nodes[i].status.name) }
+        guard let s = HeaderHashing.verify(h, preferred: scheme) else {
+            markUntrusted(i, "served block \(h.number) whose hash \(h.hash.short) does not match its header")
+            throw LedgerClientError.untrusted(nodes[i].status.name)
+        }
+        if h.number > 0, scheme != s {  // genesis is hashed the standard way on every engine
+            scheme = s
+            logger.info("block hash scheme", metadata: ["scheme": "\(s.rawValue)"])
+        }
+        record(i, h)
+        return h
+    }
+
+    private func record(_ i: Int, _ h: BlockHeader) {
+        nodes[i].seen[h.number] = h.hash
+        if nodes[i].seen.count > 2048, let top = nodes[i].seen.keys.max() {
+            nodes[i].seen = nodes[i].seen.filter { $0.key + 1024 > top }
+        }
+    }
+
+    func markUntrusted(_ i: Int, _ why: String) {
+        guard nodes[i].status.trust != .untrusted else { return }
+        nodes[i].status.trust = .untrusted
+        nodes[i].status.lastError = scrub(i, "untrusted: \(why)")
+        nodes[i].seen = [:]
+        logger.error("node untrusted; excluded", metadata: ["node": "\(nodes[i].status.name)", "why": "\(why)"])
+        warnings.append("node \(nodes[i].status.name) is untrusted and excluded: \(why)")
+        if followed == i {
+            followed = nil
+            reconcile = true
+        }
+        wake()
+    }
+
+    /// Majority (or `configuration.quorum`) of configured nodes decides the hash at a height;
+    /// each node is judged at the newest height where it can be compared with the quorum.
+    func evaluateTrust() {
+        var tally: [UInt64: [Bytes32: Int]] = [:]
+        for n in nodes where n.status.trust != .untrusted {
+            for (h, hash) in n.seen { tally[h, default: [:]][hash, default: 0] += 1 }
+        }
+        canonical = [:]
+        for (h, votes) in tally {
+            if let best = votes.max(by: { $0.value < $1.value }), best.value >= quorum { canonical[h] = best.key }
+        }
+        for i in nodes.indices where nodes[i].status.trust != .untrusted {
+            let before = nodes[i].status.trust
+            var newest: UInt64?
+            for h in nodes[i].seen.keys where canonical[h] != nil && (newest.map { h > $0 } ?? true) { newest = h }
+            guard let h = newest else { continue }  // nothing comparable yet: keep the last verdict
+            let agrees = nodes[i].seen[h] == canonical[h]
+            nodes[i].status.trust = agrees ? .verified : .divergent
+            if !agrees, before != .divergent {
+                let why = "reports \(nodes[i].seen[h]!.short) at height \(h) where the quorum agrees on \(canonical[h]!.short)"
+                nodes[i].status.lastError = "divergent: \(why)"
+                logger.error("node divergent; excluded", metadata: ["node": "\(nodes[i].status.name)", "why": "\(why)"])
+                warnings.append("node \(nodes[i].status.name) is divergent and excluded: \(why)")
+                if followed == i {
+                    followed = nil
+                    reconcile = true
+                }
+            }
+        }
+    }
+
+    struct ProbeTarget: Sendable {
+        let index: Int
+        let conn: RPCConnection
+        let name: String
+        let head: UInt64
+    }
+
+    /// The node the consensus probe asks: the followed one, else the best eligible connected node.
+    func probeTarget() -> ProbeTarget? {
+        let order = (followed.map { [$0] } ?? []) + nodes.indices.sorted { (nodes[$0].head?.number ?? 0) > (nodes[$1].head?.number ?? 0) }
+        for i in order where eligible(i) && nodes[i].status.connection == .connected {
+            guard let conn = nodes[i].connection, let h = nodes[i].head else { continue }
+            return ProbeTarget(index: i, conn: conn, name: nodes[i].status.name, head: h.number)
+        }
+        return nil
+    }
+
+    /// Asks each node that has not yet been compared at the newest height the quorum agrees on
+    /// (at or below its head) for its block there, so that a node on another fork is found out
+    /// even when it never reports a height the others report (it may be ahead or behind).
+    private func crossCheck() {
+        guard !canonical.isEmpty else { return }
+        for i in nodes.indices where eligible(i) && !checking.contains(i) {
+            guard nodes[i].status.connection == .connected, let conn = nodes[i].connection, let head = nodes[i].head else { continue }
+            guard let h = canonical.keys.filter({ $0 <= head.number }).max(), nodes[i].seen[h] == nil else { continue }
+            checking.insert(i)
+            Task {
+                let r = try? await conn.call("eth_getBlockByNumber", [.string(Hex.quantity(h)), false])
+                await self.crossChecked(i, r)
+            }
+        }
+    }
+
+    private func crossChecked(_ i: Int, _ r: JSON?) {
+        checking.remove(i)
+        guard let r, !r.isNull, nodes[i].connection != nil else { return }
+        guard let h = try? BlockHeader(json: r) else {
+            nodeProblem(i, "cross-check: undecodable block")
+            return
+        }
+        _ = try? accept(i, h)
+        wake()
+    }
+
+    private func eligible(_ i: Int) -> Bool {
+        nodes[i].status.trust != .untrusted && nodes[i].status.trust != .divergent
     }
 
     private func setHead(_ i: Int, _ h: BlockHeader) {
@@ -140,13 +281,18 @@ actor LedgerHub {
             chainAnnounced = true
             await emit(.chain(id: id))
         }
-        if case .tick = wake { await emit(.nodes(statuses())) }
+        evaluateTrust()
+        if case .tick = wake {
+            crossCheck()
+            await emit(.nodes(statuses()))
+        }
+        while !warnings.isEmpty { await emit(.warning(warnings.removeFirst())) }
         guard chainAnnounced else { return }
         await syncIfNeeded()
     }
 
     func statuses() -> [NodeStatus] {
-        let usable = nodes.filter { $0.status.connection == .connected }
+        let usable = nodes.indices.filter { nodes[$0].status.connection == .connected && eligible($0) }.map { nodes[$0] }
         let best = usable.compactMap { $0.head?.number }.max()
         return nodes.map { n in
             var s = n.status
@@ -161,9 +307,19 @@ actor LedgerHub {
 
     /// Follows the best head among connected nodes of the right chain; on failure tries the next one.
     private func syncIfNeeded() async {
-        let candidates = nodes.indices.filter {
-            nodes[$0].status.connection == .connected && nodes[$0].connection != nil && nodes[$0].head != nil
-        }.sorted { a, b in
+        var candidates = nodes.indices.filter {
+            nodes[$0].status.connection == .connected && nodes[$0].connection != nil && nodes[$0].head != nil && eligible($0)
+        }
+        if window.isEmpty, ContinuousClock.now - started < configuration.startupGrace,
+            nodes.contains(where: { $0.status.connection == .connecting })
+        {
+            return  // first sync: give every node a moment to report, so the quorum can speak first
+        }
+        // Nodes the quorum has verified are followed in preference to ones not yet compared.
+        if candidates.contains(where: { nodes[$0].status.trust == .verified }) {
+            candidates = candidates.filter { nodes[$0].status.trust == .verified }
+        }
+        candidates.sort { a, b in
             let ha = nodes[a].head!.number, hb = nodes[b].head!.number
             if ha != hb { return ha > hb }
             if a == followed { return true }
@@ -172,21 +328,33 @@ actor LedgerHub {
         }
         for i in candidates {
             guard let conn = nodes[i].connection, var head = nodes[i].head else { continue }
+            let src = Source(index: i, conn: conn)
             if let tip = window.tip, !verifyTip {
-                if window.contains(head.hash) { return }  // the best node has nothing new
-                if head.number < tip.number, i != followed { continue }  // lagging, not ours to reorg on
+                if window.contains(head.hash) {
+                    if reconcile, head.number < tip.number {
+                        // Blocks above this verified head came from a node now excluded: retract them.
+                        for o in window.removeAbove(head.number) { await emit(.retract(number: o.number, hash: o.hash)) }
+                        followed = i
+                    }
+                    reconcile = false
+                    return  // the best node has nothing new
+                }
+                if head.number < tip.number, i != followed, !reconcile { continue }  // lagging, not ours to reorg on
             }
             do {
                 if verifyTip {
-                    head = try await header(conn, "eth_getBlockByNumber", ["latest", false])
+                    head = try await header(src, "eth_getBlockByNumber", ["latest", false])
                     verifyTip = false
                     if window.contains(head.hash) { return }
                 }
-                try await sync(to: head, via: conn)
+                try await sync(to: head, via: src)
                 followed = i
+                reconcile = false
                 return
             } catch is CancellationError {
                 return
+            } catch LedgerClientError.untrusted {
+                continue  // already reported; nothing it served was emitted
             } catch {
                 if Task.isCancelled { return }
                 nodeProblem(i, "sync failed: \(error)")
@@ -196,10 +364,10 @@ actor LedgerHub {
 
     // MARK: Sync
 
-    private func sync(to head: BlockHeader, via conn: RPCConnection) async throws {
+    private func sync(to head: BlockHeader, via src: Source) async throws {
         guard let tip = window.tip else {
             // First start: backfill from `fromBlock`, then the head.
-            try await backfill(from: configuration.fromBlock, to: head, via: conn)
+            try await backfill(from: configuration.fromBlock, to: head, via: src)
             return
         }
         var segment: [BlockHeader] = [head]
@@ -207,10 +375,10 @@ actor LedgerHub {
             let gap = head.number - tip.number - 1
             if gap > configuration.denseGapLimit {
                 logger.info("long gap; backfilling blocks with grid events only", metadata: ["gap": "\(gap)"])
-                try await backfill(from: tip.number + 1, to: head, via: conn)
+                try await backfill(from: tip.number + 1, to: head, via: src)
                 return
             }
-            let mids = try await headers(byNumber: Array((tip.number + 1)..<head.number), via: conn)
+            let mids = try await headers(byNumber: Array((tip.number + 1)..<head.number), via: src)
             segment = mids + [head]
             for k in 1..<segment.count where segment[k].parentHash != segment[k - 1].hash {
                 throw LedgerClientError.inconsistent("block \(segment[k].number) does not link to its parent")
@@ -230,13 +398,13 @@ actor LedgerHub {
                 await emit(.warning("reorg deeper than \(configuration.maxReorgDepth) blocks; older blocks are not retracted"))
                 break
             }
-            let parent = try await header(conn, "eth_getBlockByHash", [.string(first.parentHash.hex), false])
+            let parent = try await header(src, "eth_getBlockByHash", [.string(first.parentHash.hex), false])
             guard parent.number == p, parent.hash == first.parentHash else {
                 throw LedgerClientError.inconsistent("parent of block \(first.number) has number \(parent.number)")
             }
             segment.insert(parent, at: 0)
         }
-        let logs = try await logs(forBlocks: segment.map(\.hash), via: conn)
+        let logs = try await logs(forBlocks: segment.map(\.hash), via: src)
         let ancestor: UInt64? = segment[0].number > 0 ? segment[0].number - 1 : nil
         let orphaned = window.removeAbove(ancestor)
         if !orphaned.isEmpty {
@@ -247,7 +415,7 @@ actor LedgerHub {
     }
 
     /// Emits every block in `from...head.number` that holds grid events, then `head`.
-    private func backfill(from: UInt64, to head: BlockHeader, via conn: RPCConnection) async throws {
+    private func backfill(from: UInt64, to head: BlockHeader, via src: Source) async throws {
         var groups: [Bytes32: (number: UInt64, logs: [JSON])] = [:]
         if from <= head.number {
             var start = from
@@ -258,9 +426,18 @@ actor LedgerHub {
                 ]
                 if let filterAddress { filter["address"] = filterAddress }
                 let result: JSON
-                do { result = try await conn.call("eth_getLogs", [.object(filter)]) } catch {
-                    // Too many logs for one answer: ask for less next time.
+                do {
+                    result = try await src.conn.call("eth_getLogs", [.object(filter)])
+                } catch LedgerClientError.rpc(_, let e) where logRange > 1 && e.code != RPCError.methodNotFound {
+                    // Range or result limit (geth -32005, Besu range limit, -32003 …): ask for less, same start.
+                    logRange = max(1, min(logRange, end - start + 1) / 2)
+                    goodRanges = 0
+                    logger.info("eth_getLogs refused; narrowing the range", metadata: ["range": "\(logRange)", "error": "\(e)"])
+                    continue
+                } catch {
+                    // A timeout may be an answer too big to send in time: ask for less next time.
                     if logRange > 1 { logRange = max(1, logRange / 2) }
+                    goodRanges = 0
                     throw error
                 }
                 guard let items = result.arrayValue else {
@@ -277,16 +454,22 @@ actor LedgerHub {
                     groups[bh, default: (bn, [])].logs.append(item)
                 }
                 start = end + 1
+                // After a run of good answers, grow back towards the configured range.
+                goodRanges += 1
+                if goodRanges >= 4, logRange < configuration.logRange {
+                    logRange = min(max(1, configuration.logRange), logRange * 2)
+                    goodRanges = 0
+                }
             }
         }
         // At the head's height only the head itself counts (the range answer may predate a reorg).
         groups = groups.filter { $0.value.number != head.number || $0.key == head.hash }
         let ordered = groups.sorted { $0.value.number < $1.value.number }
-        var hdrs = try await headers(byHash: ordered.map(\.key), via: conn)
+        var hdrs = try await headers(byHash: ordered.map(\.key), via: src)
         var logsPerBlock = ordered.map(\.value.logs)
         if groups[head.hash] == nil {
             hdrs.append(head)
-            logsPerBlock.append(contentsOf: try await logs(forBlocks: [head.hash], via: conn))
+            logsPerBlock.append(contentsOf: try await logs(forBlocks: [head.hash], via: src))
         }
         for (h, l) in zip(hdrs, logsPerBlock) {
             if let tip = window.tip, h.number <= tip.number { continue }
@@ -324,38 +507,45 @@ actor LedgerHub {
 
     // MARK: Fetching
 
-    private func header(_ conn: RPCConnection, _ method: String, _ params: [JSON]) async throws -> BlockHeader {
-        let r = try await conn.call(method, params)
+    private func header(_ src: Source, _ method: String, _ params: [JSON]) async throws -> BlockHeader {
+        let r = try await src.conn.call(method, params)
         if r.isNull { throw LedgerClientError.inconsistent("\(method) found no block") }
-        do { return try BlockHeader(json: r) } catch { throw LedgerClientError.badResponse(method: method, error.description) }
+        let h: BlockHeader
+        do { h = try BlockHeader(json: r) } catch { throw LedgerClientError.badResponse(method: method, error.description) }
+        return try accept(src.index, h)
     }
 
-    private func headers(byNumber numbers: [UInt64], via conn: RPCConnection) async throws -> [BlockHeader] {
-        try await batchHeaders(numbers.map { ("eth_getBlockByNumber", [.string(Hex.quantity($0)), false]) }, via: conn)
+    private func headers(byNumber numbers: [UInt64], via src: Source) async throws -> [BlockHeader] {
+        try await batchHeaders(numbers.map { ("eth_getBlockByNumber", [.string(Hex.quantity($0)), false]) }, via: src)
     }
 
-    private func headers(byHash hashes: [Bytes32], via conn: RPCConnection) async throws -> [BlockHeader] {
-        let out = try await batchHeaders(hashes.map { ("eth_getBlockByHash", [.string($0.hex), false]) }, via: conn)
+    private func headers(byHash hashes: [Bytes32], via src: Source) async throws -> [BlockHeader] {
+        let out = try await batchHeaders(hashes.map { ("eth_getBlockByHash", [.string($0.hex), false]) }, via: src)
         for (h, want) in zip(out, hashes) where h.hash != want {
             throw LedgerClientError.inconsistent("asked for block \(want.short), got \(h.hash.short)")
         }
         return out
     }
 
-    private func batchHeaders(_ calls: [(method: String, params: [JSON])], via conn: RPCConnection) async throws -> [BlockHeader] {
+    private func batchHeaders(_ calls: [(method: String, params: [JSON])], via src: Source) async throws -> [BlockHeader] {
         var out: [BlockHeader] = []
         out.reserveCapacity(calls.count)
         var k = 0
         while k < calls.count {
-            let chunk = Array(calls[k..<min(calls.count, k + configuration.batchSize)])
-            let results = try await conn.many(chunk)
+            let chunk = Array(calls[k..<min(calls.count, k + batchSize)])
+            let results = try await src.conn.many(chunk)
             for (c, r) in zip(chunk, results) {
                 let v: JSON
                 do { v = try r.get() } catch { throw LedgerClientError.rpc(method: c.method, error) }
                 if v.isNull { throw LedgerClientError.inconsistent("\(c.method) \(c.params[0].serialized()) found no block") }
-                do { out.append(try BlockHeader(json: v)) } catch {
+                let h: BlockHeader
+                do { h = try BlockHeader(json: v) } catch {
                     throw LedgerClientError.badResponse(method: c.method, error.description)
                 }
+                if c.method == "eth_getBlockByNumber", let want = c.params[0].quantity, h.number != want {
+                    throw LedgerClientError.inconsistent("asked for block \(want), got \(h.number)")
+                }
+                out.append(try accept(src.index, h))
             }
             k += chunk.count
         }
@@ -363,17 +553,17 @@ actor LedgerHub {
     }
 
     /// The grid-event logs of each block, by block hash (exact even across reorgs).
-    private func logs(forBlocks hashes: [Bytes32], via conn: RPCConnection) async throws -> [[JSON]] {
+    private func logs(forBlocks hashes: [Bytes32], via src: Source) async throws -> [[JSON]] {
         var out: [[JSON]] = []
         var k = 0
         while k < hashes.count {
-            let chunk = Array(hashes[k..<min(hashes.count, k + configuration.batchSize)])
+            let chunk = Array(hashes[k..<min(hashes.count, k + batchSize)])
             let calls: [(method: String, params: [JSON])] = chunk.map { h in
                 var f: [String: JSON] = ["blockHash": .string(h.hex), "topics": filterTopics]
                 if let filterAddress { f["address"] = filterAddress }
                 return ("eth_getLogs", [.object(f)])
             }
-            let results = try await conn.many(calls)
+            let results = try await src.conn.many(calls)
             for r in results {
                 let v: JSON
                 do { v = try r.get() } catch { throw LedgerClientError.rpc(method: "eth_getLogs", error) }

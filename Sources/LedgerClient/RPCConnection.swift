@@ -84,8 +84,20 @@ actor RPCConnection {
         } catch is CancellationError {
             finish(.disconnected("cancelled"))
         } catch {
-            finish(.disconnected(String(describing: error)))
+            finish(.disconnected(Self.explain(error)))
         }
+    }
+
+    /// Connection errors in words an operator can act on (the raw error follows).
+    static func explain(_ error: any Error) -> String {
+        let raw = String(describing: error)
+        if raw.contains("CERTIFICATE_VERIFY_FAILED") {
+            return "TLS: the node's certificate is not trusted by the system trust store (\(raw))"
+        }
+        if raw.contains("cannotUseIPAddressInSNI") {
+            return "TLS: wss:// needs the node's host name, not an IP address (\(raw))"
+        }
+        return raw
     }
 
     /// Returns once the WebSocket is open; throws if it closed first.
@@ -142,41 +154,31 @@ actor RPCConnection {
     // MARK: Inbound
 
     private func receive(_ message: WebSocketMessage) throws {
-        let json: JSON
+        let decoded: RPCInbound.Frame
         do {
             switch message {
-            case .text(let s): json = try JSON.parse(s)
-            case .binary(let b): json = try JSON.parse(Array(b.readableBytesView))
+            case .text(let s): decoded = try RPCInbound.decode(s)
+            case .binary(let b): decoded = try RPCInbound.decode(Array(b.readableBytesView))
             }
         } catch {
-            let e = LedgerClientError.malformedFrame("node sent invalid JSON (\(error))")
-            logger.warning("closing connection", metadata: ["error": "\(e)"])
-            if closedError == nil { closedError = e }
-            throw e
+            logger.warning("closing connection", metadata: ["error": "\(error)"])
+            if closedError == nil { closedError = error }
+            throw error
         }
-        if case .array(let items) = json {
-            for item in items { try handle(item, inBatch: true) }
-        } else {
-            try handle(json, inBatch: false)
-        }
+        for m in decoded.messages { handle(m, inBatch: decoded.isBatch) }
     }
 
-    private func handle(_ json: JSON, inBatch: Bool) throws {
-        let message: RPCMessage
-        do { message = try JSONRPC.message(json) } catch {
-            let e = LedgerClientError.malformedFrame("not a JSON-RPC message (\(error.message))")
-            logger.warning("closing connection", metadata: ["error": "\(e)"])
-            if closedError == nil { closedError = e }
-            throw e
-        }
+    private func handle(_ message: RPCMessage, inBatch: Bool) {
         switch message {
         case .response(let id, let result):
             guard let n = id.intValue, let key = owner[n], var x = exchanges[key] else {
                 logger.debug("response to an unknown request", metadata: ["id": "\(id.serialized())"])
                 return
             }
-            if case .failure(let err) = result, x.ids.count > 1, !inBatch {
-                // The whole batch was refused (e.g. "batch too large").
+            if case .failure(let err) = result, x.ids.count > 1,
+                !inBatch || (err.code == RPCError.invalidRequest && RPCConnection.isTooLarge(err))
+            {
+                // The whole batch was refused (geth: `[{"id":first,"error":{-32600 "batch too large"}}]`).
                 complete(key, with: .failure(LedgerClientError.rpc(method: x.label, err)))
                 return
             }
@@ -279,14 +281,56 @@ actor RPCConnection {
         return try await send(calls, batch: true)
     }
 
-    /// A batch, or a plain call when there is only one.
+    /// Largest batch sent on this connection: at most 1000 (geth's limit), lowered when the node
+    /// answers `-32600 batch too large` or `-32003 response too large`.
+    private(set) var batchLimit = RPCConnection.maxBatch
+    static let maxBatch = 1000
+
+    /// Calls in batches of at most `batchLimit`, splitting further when the node refuses a batch
+    /// as too large or cuts its response short; results in call order. A single call is sent plain.
     func many(_ calls: [(method: String, params: [JSON])]) async throws -> [Result<JSON, RPCError>] {
+        var out: [Result<JSON, RPCError>] = []
+        out.reserveCapacity(calls.count)
+        var k = 0
+        while k < calls.count {
+            let n = min(calls.count - k, batchLimit)
+            out += try await adaptive(Array(calls[k..<(k + n)]), depth: 0)
+            k += n
+        }
+        return out
+    }
+
+    static func isTooLarge(_ e: RPCError) -> Bool {
+        e.code == RPCError.responseTooLarge
+            || (e.code == RPCError.invalidRequest && e.message.lowercased().contains("too large"))
+            || (e.code == RPCError.invalidRequest && e.message.lowercased().contains("batch size"))
+    }
+
+    private func adaptive(_ calls: [(method: String, params: [JSON])], depth: Int) async throws -> [Result<JSON, RPCError>] {
         if calls.count == 1 {
             do { return [.success(try await call(calls[0].method, calls[0].params))] } catch LedgerClientError.rpc(_, let e) {
                 return [.failure(e)]
             }
         }
-        return try await batch(calls)
+        let half = calls.count / 2
+        var results: [Result<JSON, RPCError>]
+        do {
+            results = try await batch(calls)
+        } catch LedgerClientError.rpc(_, let e) where Self.isTooLarge(e) && depth < 16 {
+            // The whole batch was refused: halve it, and remember the smaller size for this node.
+            batchLimit = max(1, min(batchLimit, half))
+            logger.info("node refused a batch as too large; splitting", metadata: ["calls": "\(calls.count)", "error": "\(e)"])
+            return try await adaptive(Array(calls[..<half]), depth: depth + 1)
+                + adaptive(Array(calls[half...]), depth: depth + 1)
+        }
+        // geth answers what fits and fills the rest with -32003: ask again for those.
+        let cut = results.indices.filter { if case .failure(let e) = results[$0], e.code == RPCError.responseTooLarge { return true }; return false }
+        if !cut.isEmpty, depth < 16 {
+            if cut.count == calls.count { batchLimit = max(1, min(batchLimit, half)) }
+            let again = try await adaptive(cut.map { calls[$0] }, depth: depth + 1)
+            for (j, i) in cut.enumerated() { results[i] = again[j] }
+        }
+        return results
     }
 
     /// `eth_subscribe`; returns the subscription id.

@@ -80,3 +80,38 @@ func backoffDelay(attempt: Int, base: Duration, cap: Duration) -> Duration {
     let nominal = min(cap, base * (1 << min(attempt, 20)))
     return nominal * Double.random(in: 0.5...1.0)
 }
+
+/// Decoding of one inbound frame: bytes → JSON-RPC messages. Pure, so that it can be
+/// fed hostile input in tests; any problem is a `.malformedFrame` with a reason.
+enum RPCInbound {
+    struct Frame: Sendable, Equatable {
+        var messages: [RPCMessage]
+        /// The frame was a JSON array (a batch response).
+        var isBatch: Bool
+    }
+
+    static func decode(_ text: String) throws(LedgerClientError) -> Frame {
+        let json: JSON
+        do { json = try JSON.parse(text) } catch { throw .malformedFrame("node sent invalid JSON (\(error))") }
+        return try classify(json)
+    }
+
+    static func decode(_ bytes: [UInt8]) throws(LedgerClientError) -> Frame {
+        let json: JSON
+        do { json = try JSON.parse(bytes) } catch { throw .malformedFrame("node sent invalid JSON (\(error))") }
+        return try classify(json)
+    }
+
+    static func classify(_ json: JSON) throws(LedgerClientError) -> Frame {
+        func one(_ j: JSON) throws(LedgerClientError) -> RPCMessage {
+            do { return try JSONRPC.message(j) } catch { throw .malformedFrame("not a JSON-RPC message (\(error.message))") }
+        }
+        if case .array(let items) = json {
+            var out: [RPCMessage] = []
+            out.reserveCapacity(items.count)
+            for item in items { out.append(try one(item)) }
+            return Frame(messages: out, isBatch: true)
+        }
+        return Frame(messages: [try one(json)], isBatch: false)
+    }
+}

@@ -9,7 +9,11 @@ import XCTest
 actor Recorder {
     private(set) var updates: [LedgerUpdate] = []
 
+    private(set) var healths: [ConsensusHealth] = []
+
     func add(_ u: LedgerUpdate) { updates.append(u) }
+    func addHealth(_ h: ConsensusHealth) { healths.append(h) }
+    var warnings: [String] { updates.compactMap { if case .warning(let w) = $0 { return w }; return nil } }
 
     var blocks: [ChainBlock] { updates.compactMap { if case .block(let b) = $0 { return b }; return nil } }
     var retracts: [(UInt64, Bytes32)] { updates.compactMap { if case .retract(let n, let h) = $0 { return (n, h) }; return nil } }
@@ -38,7 +42,8 @@ actor Recorder {
     }
 }
 
-final class LedgerClientTests: XCTestCase {
+/// Loopback fixtures shared by the client's test cases (no tests of its own).
+class LoopbackTestCase: XCTestCase {
     var tasks: [Task<Void, any Error>] = []
     var nodes: [ScriptedNode] = []
 
@@ -67,6 +72,8 @@ final class LedgerClientTests: XCTestCase {
         c.reconnectBaseDelay = .milliseconds(20)
         c.reconnectMaxDelay = .milliseconds(200)
         c.healthPollEvery = .milliseconds(200)
+        c.consensusEvery = .milliseconds(150)
+        c.startupGrace = .milliseconds(500)
         return c
     }
 
@@ -75,7 +82,7 @@ final class LedgerClientTests: XCTestCase {
         var logger = Logger(label: "ledger-client-test")
         logger.logLevel = .critical
         let client = LedgerClient(configuration: c, logger: logger)
-        tasks.append(Task { try await client.run { await rec.add($0) } })
+        tasks.append(Task { try await client.run({ await rec.add($0) }, health: { await rec.addHealth($0) }) })
         return rec
     }
 
@@ -115,7 +122,9 @@ final class LedgerClientTests: XCTestCase {
         }
     }
 
-    // MARK: Tests
+}
+
+final class LedgerClientTests: LoopbackTestCase {
 
     func testBackfillDecodesBlocksAndEventsThenFollowsLive() async throws {
         let chain = TestChain()

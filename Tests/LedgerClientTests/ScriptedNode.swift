@@ -16,17 +16,37 @@ actor TestChain {
     /// Nodes told about new heads and logs.
     private var nodes: [ScriptedNode] = []
 
-    init(chainId: UInt64 = 1337, salt: UInt64 = 0) {
+    /// Besu-style QBFT chain: these validators propose in turn, and hashes follow Besu's BFT rule.
+    let qbftValidators: [Address]?
+    /// Round at which the next mined block is sealed (QBFT): proposers of earlier rounds missed their turn.
+    var nextRound: UInt64 = 0
+    /// Seconds between blocks.
+    var blockTime: UInt64 = 5
+
+    init(chainId: UInt64 = 1337, salt: UInt64 = 0, qbftValidators: [Address]? = nil) {
         self.chainId = chainId
         self.salt = salt
-        let g = BlockHeader(number: 0, hash: Keccak256.bytes32("genesis-\(chainId)-\(salt)"), parentHash: .zero,
-                            timestamp: 1_794_038_400, miner: .zero)
+        self.qbftValidators = qbftValidators?.sorted()
+        var g = BlockHeader(number: 0, hash: .zero, parentHash: .zero, timestamp: 1_794_038_400, miner: .zero,
+                            extraData: Array("genesis-\(chainId)-\(salt)".utf8))
+        if let vs = self.qbftValidators { g.extraData = TestChain.qbftExtra(vanity: 0, validators: vs, round: 0, seals: 0) }
+        g.hash = g.computedHash()
         canonical = [g]
         byHash[g.hash] = g
         logsByHash[g.hash] = []
     }
 
     func attach(_ node: ScriptedNode) { nodes.append(node) }
+
+    func setNextRound(_ r: UInt64) { nextRound = r }
+
+    /// QBFT extraData: rlp[vanity, validators, [], round, seals].
+    static func qbftExtra(vanity: UInt64, validators: [Address], round: UInt64, seals: Int) -> [UInt8] {
+        RLP.encode(.list([
+            .bytes(Bytes32(uint: vanity).bytes), .list(validators.map { .bytes($0.bytes) }), .list([]), .uint(round),
+            .list((0..<seals).map { .bytes([UInt8](repeating: UInt8(truncatingIfNeeded: $0 &+ 1), count: 65)) }),
+        ]))
+    }
 
     var head: BlockHeader { canonical.last! }
 
@@ -42,8 +62,19 @@ actor TestChain {
     private func build(parent: BlockHeader, items: [Item]) -> (BlockHeader, [Log]) {
         salt &+= 1
         let n = parent.number + 1
-        let hash = Keccak256.bytes32("block-\(chainId)-\(n)-\(salt)")
-        let h = BlockHeader(number: n, hash: hash, parentHash: parent.hash, timestamp: parent.timestamp + 5, miner: .zero)
+        var h = BlockHeader(number: n, hash: .zero, parentHash: parent.hash, timestamp: parent.timestamp + blockTime, miner: .zero,
+                            extraData: Array("block-\(chainId)-\(n)-\(salt)".utf8))
+        if let vs = qbftValidators {
+            // Round-robin after the parent's proposer, skipping one validator per round.
+            let base = vs.firstIndex(of: parent.miner).map { $0 + 1 } ?? 0
+            h.miner = vs[(base + Int(nextRound)) % vs.count]
+            h.extraData = TestChain.qbftExtra(vanity: salt, validators: vs, round: nextRound, seals: (vs.count * 2) / 3 + 1)
+            h.hash = HeaderHashing.hash(h, scheme: .qbft)!
+            nextRound = 0
+        } else {
+            h.hash = h.computedHash()
+        }
+        let hash = h.hash
         var logs: [Log] = []
         for (i, it) in items.enumerated() {
             let topics = it.rawTopics ?? LedgerSchemaV1.topics(of: it.event!)
@@ -146,6 +177,17 @@ actor ScriptedNode {
     var silent: Set<String> = []
     private(set) var connectionsAccepted = 0
     private(set) var calls: [String: Int] = [:]
+    /// Serve headers with a changed field but the original hash (a lying node).
+    private(set) var tamperHeaders = false
+    /// Namespaces (e.g. "qbft") answered with -32601, as when not enabled on the node.
+    private(set) var disabledNamespaces: Set<String> = []
+    /// Batches larger than this are refused as geth does: `[{id: first, error: -32600 "batch too large"}]`.
+    private(set) var maxBatch: Int?
+    /// Sizes of the batches received.
+    private(set) var batchSizes: [Int] = []
+    /// `eth_getLogs` over more blocks than this is refused (-32005), like Besu/Infura range limits.
+    private(set) var maxLogRange: UInt64?
+    private(set) var logRanges: [UInt64] = []
 
     init(chain: TestChain, chainIdOverride: UInt64? = nil) {
         self.chain = chain
@@ -162,7 +204,7 @@ actor ScriptedNode {
         logger.logLevel = .critical
         let app = Application(
             router: Router(),
-            server: .http1WebSocketUpgrade { [self] _, channel, _ in
+            server: .http1WebSocketUpgrade(configuration: .init(maxFrameSize: 1 << 24)) { [self] _, channel, _ in
                 if await self.down { return .dontUpgrade }
                 return .upgrade([:]) { inbound, outbound, _ in
                     let id = await self.register(outbound, channel)
@@ -212,6 +254,17 @@ actor ScriptedNode {
     }
 
     func setSilent(_ methods: Set<String>) { silent = methods }
+    func setTamperHeaders(_ t: Bool) { tamperHeaders = t }
+    func setDisabledNamespaces(_ n: Set<String>) { disabledNamespaces = n }
+    func setMaxBatch(_ n: Int?) { maxBatch = n }
+    func setMaxLogRange(_ n: UInt64?) { maxLogRange = n }
+
+    /// A header as this node serves it (tampered if it lies).
+    private func serve(_ h: BlockHeader?) -> JSON {
+        guard var h else { return .null }
+        if tamperHeaders { h.gasUsed += 21_000 }
+        return h.json
+    }
 
     // MARK: Serving
 
@@ -237,7 +290,7 @@ actor ScriptedNode {
                     }
                 case .newHeads:
                     if skip { continue }
-                    try? await c.outbound.write(.text(JSONRPC.subscriptionNotification(subscription: sub, result: header.json).serialized()))
+                    try? await c.outbound.write(.text(JSONRPC.subscriptionNotification(subscription: sub, result: serve(header)).serialized()))
                 }
             }
         }
@@ -247,6 +300,13 @@ actor ScriptedNode {
         guard let json = try? JSON.parse(text) else { return }
         let reply: JSON?
         if case .array(let items) = json {
+            batchSizes.append(items.count)
+            if let maxBatch, items.count > maxBatch {
+                let first = items.first?["id"] ?? .null
+                let e = JSONRPC.error(id: first, RPCError(code: RPCError.invalidRequest, message: "batch too large"))
+                if let c = conns[id] { try? await c.outbound.write(.text(JSON.array([e]).serialized())) }
+                return
+            }
             var out: [JSON] = []
             for item in items { if let r = await answer(id, item) { out.append(r) } }
             reply = out.isEmpty ? nil : .array(out)
@@ -260,6 +320,9 @@ actor ScriptedNode {
         guard case .request(let id, let method, let params)? = try? JSONRPC.message(json) else { return nil }
         calls[method, default: 0] += 1
         if silent.contains(method) || silent.contains("*") { return nil }
+        if let ns = method.split(separator: "_").first, disabledNamespaces.contains(String(ns)) {
+            return JSONRPC.error(id: id, RPCError(code: RPCError.methodNotFound, message: "the method \(method) does not exist/is not available"))
+        }
         do {
             return JSONRPC.result(id: id, try await result(connID, method, params.arrayValue ?? []))
         } catch let e as RPCError {
@@ -287,12 +350,12 @@ actor ScriptedNode {
         case "eth_syncing": return false
         case "eth_blockNumber": return .string(Hex.quantity(await chain.head.number))
         case "eth_getBlockByNumber":
-            return await chain.block(number: try await blockNumber(params.first))?.json ?? .null
+            return serve(await chain.block(number: try await blockNumber(params.first)))
         case "eth_getBlockByHash":
             guard let s = params.first?.stringValue, let h = try? Bytes32(hex: s) else {
                 throw RPCError(code: RPCError.invalidParams, message: "bad hash")
             }
-            return await chain.block(hash: h)?.json ?? .null
+            return serve(await chain.block(hash: h))
         case "eth_getLogs":
             guard let f = params.first else { throw RPCError(code: RPCError.invalidParams, message: "missing filter") }
             var logs: [Log]
@@ -303,6 +366,10 @@ actor ScriptedNode {
                 let from = try await blockNumber(f["fromBlock"] ?? "earliest")
                 let to = try await blockNumber(f["toBlock"] ?? "latest")
                 guard from <= to else { throw RPCError(code: RPCError.invalidParams, message: "invalid block range params") }
+                logRanges.append(to - from + 1)
+                if let maxLogRange, to - from + 1 > maxLogRange {
+                    throw RPCError(code: -32005, message: "query exceeds max block range \(maxLogRange)")
+                }
                 logs = await chain.canonicalLogs(from: from, to: to)
             }
             if let topics = f["topics"]?[0]?.arrayValue {
@@ -325,6 +392,23 @@ actor ScriptedNode {
             let sub = "0x" + String(nextSub, radix: 16) + "cafe"
             conns[connID]?.subscriptions[sub] = kind
             return .string(sub)
+        case "qbft_getValidatorsByBlockNumber", "ibft_getValidatorsByBlockNumber":
+            guard let vs = await chain.qbftValidators else { throw RPCError(code: RPCError.methodNotFound, message: "not a BFT chain") }
+            return .array(vs.map { .string($0.hex) })
+        case "qbft_getSignerMetrics", "ibft_getSignerMetrics":
+            guard await chain.qbftValidators != nil else { throw RPCError(code: RPCError.methodNotFound, message: "not a BFT chain") }
+            let from = try await blockNumber(params.first ?? "earliest")
+            let to = try await blockNumber(params.count > 1 ? params[1] : "latest")
+            var metrics: [Address: (Int, UInt64)] = [:]
+            for n in from...max(from, to) {
+                guard let b = await chain.block(number: n) else { break }
+                let m = metrics[b.miner] ?? (0, 0)
+                metrics[b.miner] = (m.0 + 1, max(m.1, n))
+            }
+            return .array(metrics.sorted { $0.key < $1.key }.map { a, m in
+                ["address": .string(a.hex), "proposedBlockCount": .string(Hex.quantity(UInt64(m.0))),
+                 "lastProposedBlockNumber": .string(Hex.quantity(m.1))]
+            })
         case "eth_unsubscribe":
             guard let s = params.first?.stringValue else { return false }
             return .bool(conns[connID]?.subscriptions.removeValue(forKey: s) != nil)
