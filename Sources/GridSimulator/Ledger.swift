@@ -245,8 +245,12 @@ final class Ledger: Sendable {
         return SimBlock(header: header, transactions: transactions, events: events, eventTx: eventTx)
     }
 
-    /// The block hash: keccak256(rlp(header)), so clients can verify every header.
-    static func blockHash(_ h: BlockHeader) -> Bytes32 { h.computedHash() }
+    /// The block hash as Besu QBFT computes it (extraData without the committed seals,
+    /// round 0), so clients verify every header exactly as on a real QBFT consortium.
+    /// The genesis block is hashed as served, as Besu does.
+    static func blockHash(_ h: BlockHeader) -> Bytes32 {
+        h.number == 0 ? h.computedHash() : (HeaderHashing.hash(h, scheme: .qbft) ?? h.computedHash())
+    }
 
     /// QBFT (Besu) extraData: `rlp([vanity, [validators], vote = [], round = 0, [committed seals]])`.
     /// The vanity says SIMULATED; the seals are placeholders, not signatures.

@@ -11,6 +11,8 @@ import OperatorTUI
 actor MonitorService {
     private var monitor: Monitor
     private var screen = ScreenDataBuilder()
+    /// The latest consensus health probe (validators, missed turns, timing).
+    private var consensus: ConsensusHealth?
     private let box: SnapshotBox?
     private let sink: @Sendable (AlarmTransition) -> Void
 
@@ -28,6 +30,11 @@ actor MonitorService {
         publish()
     }
 
+    func observe(_ health: ConsensusHealth) {
+        consensus = health
+        publish()
+    }
+
     func tick() {
         for t in monitor.tick(now: now) { sink(t) }
         publish()
@@ -40,7 +47,7 @@ actor MonitorService {
 
     private func publish() {
         guard let box else { return }
-        box.publish(screen.build(monitor, now: now))
+        box.publish(screen.build(monitor, consensus: consensus, now: now))
     }
 
     /// An operator's action from the screen.
@@ -57,7 +64,9 @@ actor MonitorService {
     /// Runs the ledger client into this service until cancelled, with a one-second tick for time-driven checks.
     func run(client: LedgerClient) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await client.run { update in await self.apply(update) } }
+            group.addTask {
+                try await client.run({ update in await self.apply(update) }, health: { h in await self.observe(h) })
+            }
             group.addTask {
                 while !Task.isCancelled {
                     try await Task.sleep(for: .seconds(1))

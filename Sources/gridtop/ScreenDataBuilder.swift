@@ -31,7 +31,7 @@ struct ScreenDataBuilder {
         }
     }
 
-    mutating func build(_ monitor: Monitor, now: Double) -> ScreenData {
+    mutating func build(_ monitor: Monitor, consensus: ConsensusHealth?, now: Double) -> ScreenData {
         let snapshot = monitor.snapshot(now: now)
         let key = (monitor.settledInterval, monitor.topology.count)
         if key.0 != cacheKey.settled || key.1 != cacheKey.assets {
@@ -45,7 +45,20 @@ struct ScreenDataBuilder {
         if cachedBlocks.count > keepBlocks, let oldest = blocks.first?.header.number {
             cachedBlocks = cachedBlocks.filter { $0.key >= oldest }
         }
-        return ScreenData(snapshot: snapshot, grid: cachedGrid, assets: cachedAssets, blocks: cachedBlocks)
+        var data = ScreenData(snapshot: snapshot, grid: cachedGrid, assets: cachedAssets, blocks: cachedBlocks)
+        if let consensus { data.consensus = stats(consensus, derived: data.consensusOrDerived) }
+        return data
+    }
+
+    /// The probe's validators and engine, with block intervals from the blocks on screen.
+    private func stats(_ h: ConsensusHealth, derived: ConsensusStats) -> ConsensusStats {
+        let names: [ConsensusHealth.Engine: String] = [.qbft: "QBFT", .ibft2: "IBFT 2.0", .clique: "Clique", .aura: "AuRa", .generic: "generic"]
+        let validators = h.validators.map {
+            ValidatorStats(address: $0.address, proposals: $0.proposedBlocks, lastProposed: $0.lastProposedBlock,
+                           missedTurns: $0.missedTurns, inTurnShare: $0.inTurnShare)
+        }
+        return ConsensusStats(protocolName: names[h.engine], validators: validators.isEmpty ? derived.validators : validators,
+                              blockIntervals: derived.blockIntervals, targetBlockSeconds: h.blockIntervalMedian)
     }
 
     private func grid(_ m: Monitor) -> GridTree? {
@@ -99,7 +112,7 @@ struct ScreenDataBuilder {
             if case .energyTransfer(let x) = e.event { ev.counterpartName = m.topology[x.to]?.name }
             txs[tx, default: []].append(ev)
         }
-        let verification: BlockVerification = b.header.hashVerifies ? .verified : .invalid
+        let verification: BlockVerification = HeaderHashing.verify(b.header) != nil ? .verified : .invalid
         let agreeing = m.nodes.filter { $0.headNumber.map { $0 >= b.header.number } ?? false && $0.trust != .divergent && $0.trust != .untrusted }.map(\.name)
         return BlockDetail(header: b.header, verification: verification, agreeingNodes: agreeing,
                            transactions: order.map { BlockTransaction(hash: $0, events: txs[$0]!) })
