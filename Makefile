@@ -2,7 +2,7 @@
 SWIFT ?= swift
 BIN := .build/debug/gridtop
 
-.PHONY: all deps build demo test bench clean
+.PHONY: all deps build demo test bench bench-quick clean
 
 all: build
 
@@ -20,6 +20,15 @@ demo: build
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
+
+## Speed and memory targets (release build); results go in docs/benchmarks.md.
+bench: deps
+	$(SWIFT) build -c release --product GridtopBench
+	.build/release/GridtopBench
+
+bench-quick: deps
+	$(SWIFT) build -c release --product GridtopBench
+	.build/release/GridtopBench --quick
 
 clean:
 	rm -rf .build

@@ -70,6 +70,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .executableTarget(
+            name: "GridtopBench",
+            dependencies: [
+                "LedgerClient", "GridSimulator", "OperatorTUI", "Alerts",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "ChainCoreTests", dependencies: ["ChainCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "GridCoreTests", dependencies: ["GridCore"]),
         .testTarget(

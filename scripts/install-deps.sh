@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the system packages gridtop needs, only those missing.
-# Debian/Ubuntu: libncursesw5-dev (ncursesw), libsqlite3-dev, pkg-config, tmux (end-to-end tests).
+# Debian/Ubuntu: libncursesw5-dev (ncursesw), libsqlite3-dev, pkg-config, tmux (end-to-end tests),
+# openssl (a self-signed TLS server in the client's certificate test).
 set -euo pipefail
 
 missing=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for p in libncursesw5-dev libsqlite3-dev pkg-config tmux; do
+for p in libncursesw5-dev libsqlite3-dev pkg-config tmux openssl; do
     have_pkg "$p" || missing+=("$p")
 done
 if ! command -v swift >/dev/null 2>&1; then
