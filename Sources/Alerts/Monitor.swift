@@ -144,7 +144,7 @@ public struct Monitor: Sendable {
         var stale: [AssetID: Int] = [:]
     }
 
-    private func currentCauses() -> Causes {
+    func currentCauses() -> Causes {
         guard configuration.inhibition else { return Causes() }
         var c = Causes()
         if let a = book[AlarmKey(kind: .consensusStall, asset: Self.chainAsset)], a.active { c.stall = a.id }
