@@ -134,10 +134,13 @@ public final class AlarmJournal: Sendable {
                                                     attributes: [.posixPermissions: 0o700])
         }
         var config = Configuration()
-        config.journalMode = .wal
         config.busyMode = .timeout(5)
         config.label = "gridtop.journal"
+        // Not `config.journalMode = .wal`: GRDB then sets synchronous = NORMAL after this closure,
+        // which in WAL mode may lose the last commits on power loss. We want every commit fsync'ed.
         config.prepareDatabase { db in
+            let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+            guard mode == "wal" else { throw DatabaseError(message: "could not switch the journal to WAL mode") }
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         db = try DatabaseQueue(path: path, configuration: config)
