@@ -63,10 +63,16 @@ enum Dashboard {
         let box = SnapshotBox()
         let service = MonitorService(configuration: monitor, box: box, sink: { _ in })
         let pipeline = Task { try await service.run(client: client) }
-        var options = OperatorOptions()
-        options.readOnly = readOnly
+        var operatorOptions = OperatorOptions()
+        operatorOptions.readOnly = readOnly
+        let options = operatorOptions
         defer { pipeline.cancel() }
-        try await runOnThread { try OperatorApp(source: box, options: options).run() }
+        do {
+            try await runOnThread { try OperatorApp(source: box, options: options).run() }
+        } catch OperatorAppError.interrupted(let signal) {
+            // The terminal is already restored; end like a shell expects (128 + signal).
+            throw ExitCode(128 + signal)
+        }
     }
 
     /// The screen's loop blocks its thread (curses input), so it gets one of its own.

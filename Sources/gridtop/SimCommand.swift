@@ -28,8 +28,7 @@ struct SimCommand: AsyncParsableCommand {
         let urls = try await network.start()
         if let truth = simulation.truth { try network.writeGroundTruth(to: truth) }
         FileHandle.standardError.write(Data("gridtop sim: SIMULATED network, chain id \(simulation.chainId), \(urls.count) nodes; Ctrl-C stops it\n".utf8))
-        print(urls.joined(separator: "\n"))
-        fflush(stdout)
+        FileHandle.standardOutput.write(Data((urls.joined(separator: "\n") + "\n").utf8))
         _ = await Signals.wait()
         await network.stop()
     }

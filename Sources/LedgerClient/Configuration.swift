@@ -1,0 +1,161 @@
+import ChainCore
+import GridCore
+
+/// One ledger node to connect to.
+public struct NodeEndpoint: Sendable {
+    /// `ws://` or `wss://` URL. May carry credentials (userinfo, query, key in the path);
+    /// those never appear in statuses, logs or errors.
+    public var url: String
+    /// Display name; defaults to the URL's host and port.
+    public var name: String
+    /// Extra HTTP headers for the WebSocket upgrade (e.g. `Authorization`). Never shown.
+    public var headers: [String: String]
+
+    public init(url: String, name: String? = nil, headers: [String: String] = [:]) {
+        self.url = url
+        self.name = name ?? Redaction.hostAndPort(of: url)
+        self.headers = headers
+    }
+
+    /// The URL with userinfo, query, fragment and key-like path segments removed.
+    public var safeURL: String { Redaction.sanitize(url: url) }
+}
+
+public struct LedgerClientConfiguration: Sendable {
+    public var nodes: [NodeEndpoint]
+    /// nil: learn it from the first node that answers; a node with another id is refused.
+    public var expectedChainId: UInt64? = nil
+    /// Log address filter; empty = any address.
+    public var contracts: [Address] = []
+    /// Backfill start on first connect.
+    public var fromBlock: UInt64 = 0
+    public var requestTimeout: Duration = .seconds(10)
+    public var connectTimeout: Duration = .seconds(5)
+    /// Largest WebSocket frame and message accepted from a node.
+    public var maxFrameSize: Int = 16 << 20
+    /// How often `.nodes([NodeStatus])` is emitted.
+    public var statusEvery: Duration = .seconds(1)
+
+    // Tuning knobs (internal defaults that tests may shrink).
+    /// Reconnect backoff: first delay, doubling up to `reconnectMaxDelay`, with jitter.
+    public var reconnectBaseDelay: Duration = .milliseconds(250)
+    public var reconnectMaxDelay: Duration = .seconds(10)
+    /// Block range of one `eth_getLogs` during backfill.
+    public var logRange: UInt64 = 2_000
+    /// A gap up to this many blocks is filled block by block (every block emitted);
+    /// a longer one is backfilled like the first start (only blocks with grid events).
+    public var denseGapLimit: UInt64 = 1_024
+    /// Deepest reorg followed block by block; deeper ones are reported with a warning.
+    public var maxReorgDepth: Int = 128
+    /// Calls per JSON-RPC batch.
+    public var batchSize: Int = 100
+    /// How often peer count and sync state are polled on each node.
+    public var healthPollEvery: Duration = .seconds(5)
+
+    public init(nodes: [NodeEndpoint]) { self.nodes = nodes }
+}
+
+public enum LedgerClientError: Error, Sendable, Equatable, CustomStringConvertible {
+    case noNodes
+    case notConnected
+    case disconnected(String)
+    case timeout(method: String, after: Duration)
+    case malformedFrame(String)
+    case badResponse(method: String, String)
+    case rpc(method: String, RPCError)
+    case wrongChain(expected: UInt64, got: UInt64)
+    /// The node's answers contradicted each other (typically a reorg while fetching); retried.
+    case inconsistent(String)
+
+    public var description: String {
+        switch self {
+        case .noNodes: return "no ledger node configured"
+        case .notConnected: return "not connected"
+        case .disconnected(let why): return "disconnected: \(why)"
+        case .timeout(let m, let d): return "\(m) timed out after \(d)"
+        case .malformedFrame(let why): return "malformed frame: \(why)"
+        case .badResponse(let m, let why): return "bad response to \(m): \(why)"
+        case .rpc(let m, let e): return "\(m): \(e)"
+        case .wrongChain(let e, let g): return "wrong chain: node reports chain id \(g), expected \(e)"
+        case .inconsistent(let why): return "inconsistent node data: \(why)"
+        }
+    }
+}
+
+/// Keeps credentials out of everything the operator or a log file can see.
+enum Redaction {
+    static let placeholder = "‹redacted›"
+
+    /// Splits `scheme://userinfo@authority/path?query#fragment`.
+    static func parts(of url: String) -> (scheme: String, userinfo: String?, authority: String, path: String, query: String?) {
+        var rest = Substring(url)
+        var scheme = ""
+        if let r = rest.firstRange(of: "://") {
+            scheme = String(rest[..<r.lowerBound])
+            rest = rest[r.upperBound...]
+        }
+        let authEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
+        var authority = rest[..<authEnd]
+        var userinfo: String?
+        if let at = authority.lastIndex(of: "@") {
+            userinfo = String(authority[..<at])
+            authority = authority[authority.index(after: at)...]
+        }
+        rest = rest[authEnd...]
+        var query: String?
+        if let q = rest.firstIndex(where: { $0 == "?" || $0 == "#" }) {
+            query = String(rest[rest.index(after: q)...])
+            rest = rest[..<q]
+        }
+        return (scheme, userinfo, String(authority), String(rest), query)
+    }
+
+    /// Path segments that look like API keys (long runs of letters and digits).
+    static func isKeyLike(_ segment: Substring) -> Bool {
+        segment.count >= 20 && segment.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }
+    }
+
+    static func sanitize(url: String) -> String {
+        let p = parts(of: url)
+        let path = p.path.split(separator: "/", omittingEmptySubsequences: false)
+            .map { isKeyLike($0) ? Substring(placeholder) : $0 }
+            .joined(separator: "/")
+        return (p.scheme.isEmpty ? "" : p.scheme + "://") + p.authority + path
+    }
+
+    static func hostAndPort(of url: String) -> String {
+        let a = parts(of: url).authority
+        return a.isEmpty ? sanitize(url: url) : a
+    }
+
+    /// Every string that must never be shown for this endpoint.
+    static func secrets(of endpoint: NodeEndpoint) -> [String] {
+        let p = parts(of: endpoint.url)
+        var s: [String] = []
+        if let u = p.userinfo, !u.isEmpty {
+            s.append(u)
+            s.append(contentsOf: u.split(separator: ":").map(String.init))
+        }
+        if let q = p.query, !q.isEmpty {
+            s.append(q)
+            for kv in q.split(separator: "&") {
+                if let eq = kv.firstIndex(of: "=") { s.append(String(kv[kv.index(after: eq)...])) }
+            }
+        }
+        s.append(contentsOf: p.path.split(separator: "/").filter(isKeyLike).map(String.init))
+        for (_, v) in endpoint.headers where !v.isEmpty {
+            s.append(v)
+            s.append(contentsOf: v.split(separator: " ").map(String.init))
+        }
+        // Longest first so that a secret containing another is removed whole.
+        return Array(Set(s.filter { $0.count >= 3 })).sorted { $0.count > $1.count }
+    }
+
+    static func scrub(_ text: String, secrets: [String]) -> String {
+        var out = text
+        for s in secrets where out.contains(s) {
+            out = out.replacing(s, with: placeholder)
+        }
+        return out
+    }
+}

@@ -1,0 +1,68 @@
+import ChainCore
+import GridCore
+import Logging
+
+/// Follows one or more ledger nodes and turns what they say into one ordered
+/// stream of `LedgerUpdate`s.
+///
+/// The stream:
+/// - `.chain(id:)` before any block (with `expectedChainId` nil it is learned from the
+///   first node that answers, so `.nodes` statuses may come before it).
+/// - Backfill: every block in `fromBlock...head` holding grid events, in height order
+///   (`eth_getLogs` by range, headers by hash in batches), then the head block.
+/// - Live: every canonical block once, in height order, empty ones included, with all
+///   its grid events (`eth_getLogs` by block hash, so a reorg racing the fetch cannot
+///   mix blocks). Gaps (skipped `newHeads`, reconnects) are filled block by block up to
+///   `denseGapLimit`, beyond that like a backfill.
+/// - Reorgs (new head at a known height, parent mismatch, `removed: true` logs):
+///   `.retract` for each orphaned block, newest first, then the new blocks.
+/// - Undecodable grid logs are counted in `ChainBlock.rejectedLogs` and logged.
+/// - `.nodes` every `statusEvery`; credentials never appear in it.
+/// - Several nodes: follows the best head among connected nodes of the right chain and
+///   moves to another node when that one fails; nodes of another chain are `.refused`.
+public final class LedgerClient: Sendable {
+    public let configuration: LedgerClientConfiguration
+    let logger: Logger
+
+    public init(configuration: LedgerClientConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Connects to every node and yields one ordered stream until the task is cancelled.
+    ///
+    /// `emit` is called from one task at a time, in stream order; the client waits for it
+    /// (a slow consumer slows fetching, nothing is dropped). Returns when cancelled.
+    public func run(_ emit: @escaping @Sendable (LedgerUpdate) async -> Void) async throws {
+        guard !configuration.nodes.isEmpty else { throw LedgerClientError.noNodes }
+        let hub = LedgerHub(configuration: configuration, logger: logger, emit: emit)
+        let configuration = self.configuration
+        let logger = self.logger
+        await withTaskGroup(of: Void.self) { group in
+            for (i, endpoint) in configuration.nodes.enumerated() {
+                var nodeLogger = logger
+                nodeLogger[metadataKey: "node"] = "\(Redaction.scrub(endpoint.name, secrets: Redaction.secrets(of: endpoint)))"
+                let worker = NodeWorker(index: i, endpoint: endpoint, configuration: configuration, hub: hub, logger: nodeLogger)
+                group.addTask { await worker.run() }
+            }
+            group.addTask {
+                while !Task.isCancelled {
+                    hub.tick()
+                    try? await Task.sleep(for: configuration.statusEvery)
+                }
+                hub.finish()
+            }
+            group.addTask {
+                await withTaskCancellationHandler {
+                    for await wake in hub.wakes {
+                        if Task.isCancelled { break }
+                        await hub.step(wake)
+                    }
+                } onCancel: {
+                    hub.finish()
+                }
+            }
+            await group.waitForAll()
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// LedgerClient: see docs/architecture.md. Filled in by the module's own files.

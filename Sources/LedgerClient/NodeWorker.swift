@@ -1,0 +1,132 @@
+import ChainCore
+import GridCore
+import Logging
+
+/// Keeps one node connected: connect, check the chain id, subscribe, report
+/// heads and health to the hub, and reconnect with backoff when anything fails.
+struct NodeWorker: Sendable {
+    let index: Int
+    let endpoint: NodeEndpoint
+    let configuration: LedgerClientConfiguration
+    let hub: LedgerHub
+    let logger: Logger
+
+    func run() async {
+        var attempt = 0
+        while !Task.isCancelled {
+            await hub.nodeConnecting(index)
+            let (error, wentLive) = await session()
+            if Task.isCancelled { break }
+            if wentLive { attempt = 0 }
+            var delay = backoffDelay(attempt: attempt, base: configuration.reconnectBaseDelay, cap: configuration.reconnectMaxDelay)
+            if case .wrongChain = error as? LedgerClientError { delay = configuration.reconnectMaxDelay }
+            attempt += 1
+            await hub.nodeDisconnected(index, error: error)
+            logger.info("node disconnected; reconnecting", metadata: [
+                "node": "\(endpoint.name)", "error": "\(hub.scrub(index, error.map { "\($0)" } ?? "closed"))",
+                "retryIn": "\(delay)",
+            ])
+            try? await Task.sleep(for: delay)
+        }
+    }
+
+    /// One connection, from dial to close. Returns why it ended and whether it got as far as live.
+    private func session() async -> ((any Error)?, Bool) {
+        let hub = self.hub
+        let index = self.index
+        let conn = RPCConnection(
+            settings: .init(url: endpoint.url, headers: endpoint.headers, maxFrameSize: configuration.maxFrameSize,
+                            requestTimeout: configuration.requestTimeout),
+            logger: logger,
+            onLatency: { d in Task { await hub.recordLatency(index, d) } })
+        let live = LiveFlag()
+        let outcome: (any Error)? = await withTaskGroup(of: (any Error)?.self) { group in
+            group.addTask {
+                await conn.run()
+                return await conn.closeReason
+            }
+            group.addTask {
+                do {
+                    try await self.serve(conn, live: live)
+                    return nil
+                } catch {
+                    // Prefer the connection's own reason (e.g. malformed frame) over the symptom.
+                    let reason = await conn.closeReason
+                    await conn.close((error as? LedgerClientError) ?? .disconnected("\(error)"))
+                    return reason ?? error
+                }
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            var firstError = first
+            for await other in group where firstError == nil { firstError = other }
+            return firstError
+        }
+        return (outcome, await live.value)
+    }
+
+    private func serve(_ conn: RPCConnection, live: LiveFlag) async throws {
+        try await withDeadline(configuration.connectTimeout, what: "connect") {
+            try await conn.waitOpen()
+        }
+        let idJSON = try await conn.call("eth_chainId")
+        guard let chainId = idJSON.quantity else {
+            throw LedgerClientError.badResponse(method: "eth_chainId", "expected a hex quantity")
+        }
+        try await hub.admit(index, chainId: chainId)
+        let version = try? await conn.call("web3_clientVersion").stringValue
+        let headsSub = try await conn.subscribe(["newHeads"])
+        var filter: [String: JSON] = ["topics": .array([.array(LedgerSchemaV1.allTopics.map { .string($0.hex) })])]
+        if !configuration.contracts.isEmpty {
+            filter["address"] = .array(configuration.contracts.map { .string($0.hex) })
+        }
+        let logsSub = try await conn.subscribe(["logs", .object(filter)])
+        let latestJSON = try await conn.call("eth_getBlockByNumber", ["latest", false])
+        let latest: BlockHeader
+        do { latest = try BlockHeader(json: latestJSON) } catch {
+            throw LedgerClientError.badResponse(method: "eth_getBlockByNumber", error.description)
+        }
+        await hub.nodeLive(index, connection: conn, clientVersion: version, head: latest)
+        await live.set()
+
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await self.pollHealth(conn) }
+            group.addTask {
+                for await n in conn.notifications {
+                    if n.subscription == headsSub {
+                        do {
+                            await hub.nodeHead(index, try BlockHeader(json: n.result))
+                        } catch {
+                            await hub.nodeProblem(index, "bad newHeads header: \(error)")
+                        }
+                    } else if n.subscription == logsSub {
+                        do {
+                            let log = try Log(json: n.result)
+                            if log.removed { await hub.removedLog(index, blockHash: log.blockHash) }
+                        } catch {
+                            await hub.nodeProblem(index, "bad log notification: \(error)")
+                        }
+                    }
+                }
+                throw await conn.closeReason ?? LedgerClientError.disconnected("notification stream ended")
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func pollHealth(_ conn: RPCConnection) async throws {
+        while true {
+            let r = try await conn.batch([("net_peerCount", []), ("eth_syncing", [])])
+            let peers = (try? r[0].get())?.quantity
+            let syncing: Bool? = (try? r[1].get()).map { $0.boolValue.map { $0 } ?? true }
+            await hub.nodeHealth(index, peerCount: peers, syncing: syncing)
+            try await Task.sleep(for: configuration.healthPollEvery)
+        }
+    }
+}
+
+actor LiveFlag {
+    private(set) var value = false
+    func set() { value = true }
+}

@@ -1,0 +1,298 @@
+import ChainCore
+import HTTPTypes
+import HummingbirdWSClient
+import Logging
+import NIOCore
+
+/// One WebSocket JSON-RPC 2.0 connection to one node.
+///
+/// `run` owns the socket for its whole life; requests made meanwhile are
+/// correlated by id (singles and batches), time out on their own, and fail
+/// with the connection's error when it closes. Subscription pushes
+/// (`*_subscription`) come out of `notifications`. Anything that is not JSON
+/// closes the connection with `.malformedFrame` so that the owner reconnects.
+actor RPCConnection {
+    struct Notification: Sendable {
+        var subscription: String
+        var result: JSON
+    }
+
+    struct Settings: Sendable {
+        var url: String
+        var headers: [String: String]
+        var maxFrameSize: Int
+        var requestTimeout: Duration
+        /// Consecutive timeouts after which the connection is given up.
+        var timeoutsBeforeClose = 2
+    }
+
+    private struct Exchange {
+        var ids: [Int]
+        var label: String
+        var results: [Int: Result<JSON, RPCError>] = [:]
+        var continuation: CheckedContinuation<[Result<JSON, RPCError>], any Error>
+        var started: ContinuousClock.Instant
+        var timeout: Task<Void, Never>?
+    }
+
+    nonisolated let notifications: AsyncStream<Notification>
+    private let sink: AsyncStream<Notification>.Continuation
+    private let settings: Settings
+    private let logger: Logger
+    private let onLatency: @Sendable (Duration) -> Void
+
+    private var outbound: WebSocketOutboundWriter?
+    private var openWaiters: [CheckedContinuation<Void, any Error>] = []
+    private var closedError: LedgerClientError?
+    private var nextID = 1
+    private var exchanges: [Int: Exchange] = [:]
+    private var owner: [Int: Int] = [:]
+    private var consecutiveTimeouts = 0
+
+    init(settings: Settings, logger: Logger, onLatency: @escaping @Sendable (Duration) -> Void) {
+        self.settings = settings
+        self.logger = logger
+        self.onLatency = onLatency
+        (notifications, sink) = AsyncStream.makeStream(of: Notification.self, bufferingPolicy: .bufferingNewest(100_000))
+    }
+
+    /// Why the connection closed (nil while open).
+    var closeReason: LedgerClientError? { closedError }
+
+    // MARK: Socket
+
+    /// Connects and serves the socket until it closes, the task is cancelled, or a malformed frame arrives.
+    func run() async {
+        var fields = HTTPFields()
+        for (k, v) in settings.headers {
+            if let name = HTTPField.Name(k) { fields[name] = v }
+        }
+        let config = WebSocketClientConfiguration(
+            maxFrameSize: settings.maxFrameSize, additionalHeaders: fields, closeTimeout: .seconds(1))
+        let maxMessage = settings.maxFrameSize
+        do {
+            try await WebSocketClient.connect(url: settings.url, configuration: config, logger: logger) {
+                inbound, outbound, _ in
+                await self.attach(outbound)
+                for try await message in inbound.messages(maxSize: maxMessage) {
+                    try await self.receive(message)
+                }
+            }
+            finish(.disconnected("closed by the node"))
+        } catch let e as LedgerClientError {
+            finish(e)
+        } catch is CancellationError {
+            finish(.disconnected("cancelled"))
+        } catch {
+            finish(.disconnected(String(describing: error)))
+        }
+    }
+
+    /// Returns once the WebSocket is open; throws if it closed first.
+    func waitOpen() async throws {
+        if outbound != nil { return }
+        if let closedError { throw closedError }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
+                if Task.isCancelled { c.resume(throwing: CancellationError()); return }
+                openWaiters.append(c)
+            }
+        } onCancel: {
+            Task { await self.failOpenWaiters(CancellationError()) }
+        }
+    }
+
+    /// Closes the connection (`run` returns shortly after).
+    func close(_ reason: LedgerClientError) async {
+        if closedError == nil { closedError = reason }
+        let writer = outbound
+        finish(reason)
+        try? await writer?.close(.normalClosure, reason: nil)
+    }
+
+    private func attach(_ writer: WebSocketOutboundWriter) {
+        guard closedError == nil else { return }
+        outbound = writer
+        let waiters = openWaiters
+        openWaiters = []
+        for w in waiters { w.resume() }
+    }
+
+    private func failOpenWaiters(_ error: any Error) {
+        let waiters = openWaiters
+        openWaiters = []
+        for w in waiters { w.resume(throwing: error) }
+    }
+
+    private func finish(_ reason: LedgerClientError) {
+        if closedError == nil { closedError = reason }
+        let err = closedError ?? reason
+        outbound = nil
+        failOpenWaiters(err)
+        let all = exchanges
+        exchanges = [:]
+        owner = [:]
+        for (_, x) in all {
+            x.timeout?.cancel()
+            x.continuation.resume(throwing: err)
+        }
+        sink.finish()
+    }
+
+    // MARK: Inbound
+
+    private func receive(_ message: WebSocketMessage) throws {
+        let json: JSON
+        do {
+            switch message {
+            case .text(let s): json = try JSON.parse(s)
+            case .binary(let b): json = try JSON.parse(Array(b.readableBytesView))
+            }
+        } catch {
+            let e = LedgerClientError.malformedFrame("node sent invalid JSON (\(error))")
+            logger.warning("closing connection", metadata: ["error": "\(e)"])
+            if closedError == nil { closedError = e }
+            throw e
+        }
+        if case .array(let items) = json {
+            for item in items { try handle(item, inBatch: true) }
+        } else {
+            try handle(json, inBatch: false)
+        }
+    }
+
+    private func handle(_ json: JSON, inBatch: Bool) throws {
+        let message: RPCMessage
+        do { message = try JSONRPC.message(json) } catch {
+            let e = LedgerClientError.malformedFrame("not a JSON-RPC message (\(error.message))")
+            logger.warning("closing connection", metadata: ["error": "\(e)"])
+            if closedError == nil { closedError = e }
+            throw e
+        }
+        switch message {
+        case .response(let id, let result):
+            guard let n = id.intValue, let key = owner[n], var x = exchanges[key] else {
+                logger.debug("response to an unknown request", metadata: ["id": "\(id.serialized())"])
+                return
+            }
+            if case .failure(let err) = result, x.ids.count > 1, !inBatch {
+                // The whole batch was refused (e.g. "batch too large").
+                complete(key, with: .failure(LedgerClientError.rpc(method: x.label, err)))
+                return
+            }
+            x.results[n] = result
+            owner[n] = nil
+            if x.results.count == x.ids.count {
+                exchanges[key] = x
+                complete(key, with: .success(x.ids.map { x.results[$0]! }))
+            } else {
+                exchanges[key] = x
+            }
+        case .notification(let method, let params):
+            guard method.hasSuffix("_subscription"), let sub = params["subscription"]?.stringValue,
+                let result = params["result"]
+            else {
+                logger.debug("ignored notification", metadata: ["method": "\(method)"])
+                return
+            }
+            sink.yield(Notification(subscription: sub, result: result))
+        case .request(_, let method, _):
+            logger.debug("ignored request from node", metadata: ["method": "\(method)"])
+        }
+    }
+
+    private func complete(_ key: Int, with result: Result<[Result<JSON, RPCError>], any Error>) {
+        guard let x = exchanges.removeValue(forKey: key) else { return }
+        for id in x.ids { owner[id] = nil }
+        x.timeout?.cancel()
+        if case .success = result {
+            consecutiveTimeouts = 0
+            onLatency(ContinuousClock.now - x.started)
+        }
+        x.continuation.resume(with: result)
+    }
+
+    private func expire(_ key: Int) async {
+        guard let x = exchanges[key] else { return }
+        consecutiveTimeouts += 1
+        complete(key, with: .failure(LedgerClientError.timeout(method: x.label, after: settings.requestTimeout)))
+        if consecutiveTimeouts >= settings.timeoutsBeforeClose {
+            logger.warning("node stopped answering; closing connection")
+            await close(.timeout(method: x.label, after: settings.requestTimeout))
+        }
+    }
+
+    private func cancelExchange(_ key: Int) {
+        complete(key, with: .failure(CancellationError()))
+    }
+
+    // MARK: Requests
+
+    private func send(_ calls: [(method: String, params: [JSON])], batch: Bool) async throws -> [Result<JSON, RPCError>] {
+        precondition(!calls.isEmpty)
+        if let closedError { throw closedError }
+        guard let writer = outbound else { throw LedgerClientError.notConnected }
+        var ids: [Int] = []
+        var messages: [JSON] = []
+        for c in calls {
+            ids.append(nextID)
+            messages.append(JSONRPC.request(id: nextID, method: c.method, params: c.params))
+            nextID += 1
+        }
+        let key = ids[0]
+        let text = (batch ? JSON.array(messages) : messages[0]).serialized()
+        let label = batch ? "batch of \(calls.count) \(calls[0].method)" : calls[0].method
+        let timeout = settings.requestTimeout
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (c: CheckedContinuation<[Result<JSON, RPCError>], any Error>) in
+                if Task.isCancelled { c.resume(throwing: CancellationError()); return }
+                var x = Exchange(ids: ids, label: label, continuation: c, started: .now)
+                x.timeout = Task { [weak self] in
+                    do { try await Task.sleep(for: timeout) } catch { return }
+                    await self?.expire(key)
+                }
+                exchanges[key] = x
+                for id in ids { owner[id] = key }
+                Task {
+                    do { try await writer.write(.text(text)) } catch {
+                        self.complete(key, with: .failure(LedgerClientError.disconnected("write failed: \(error)")))
+                    }
+                }
+            }
+        } onCancel: {
+            Task { await self.cancelExchange(key) }
+        }
+    }
+
+    /// One call; an RPC error is thrown as `.rpc`.
+    func call(_ method: String, _ params: [JSON] = []) async throws -> JSON {
+        let r = try await send([(method, params)], batch: false)
+        switch r[0] {
+        case .success(let v): return v
+        case .failure(let e): throw LedgerClientError.rpc(method: method, e)
+        }
+    }
+
+    /// A JSON-RPC batch; results in call order.
+    func batch(_ calls: [(method: String, params: [JSON])]) async throws -> [Result<JSON, RPCError>] {
+        if calls.isEmpty { return [] }
+        return try await send(calls, batch: true)
+    }
+
+    /// A batch, or a plain call when there is only one.
+    func many(_ calls: [(method: String, params: [JSON])]) async throws -> [Result<JSON, RPCError>] {
+        if calls.count == 1 {
+            do { return [.success(try await call(calls[0].method, calls[0].params))] } catch LedgerClientError.rpc(_, let e) {
+                return [.failure(e)]
+            }
+        }
+        return try await batch(calls)
+    }
+
+    /// `eth_subscribe`; returns the subscription id.
+    func subscribe(_ params: [JSON]) async throws -> String {
+        let r = try await call("eth_subscribe", params)
+        guard let id = r.stringValue else { throw LedgerClientError.badResponse(method: "eth_subscribe", "expected a subscription id") }
+        return id
+    }
+}

@@ -1,1 +1,0 @@
-// OperatorTUI: see docs/architecture.md. Filled in by the module's own files.

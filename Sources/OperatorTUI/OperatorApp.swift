@@ -1,0 +1,157 @@
+import Alerts
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The signal that asked the app to stop (0 = none). Written by the signal
+/// handler (an atomic store is async-signal-safe), polled by the loop.
+private let pendingSignal = Atomic<Int32>(0)
+
+public enum OperatorAppError: Error, Equatable, CustomStringConvertible {
+    /// SIGINT, SIGTERM or SIGHUP arrived; the terminal has been restored.
+    case interrupted(signal: Int32)
+    public var description: String {
+        switch self {
+        case .interrupted(let s): return "interrupted by signal \(s)"
+        }
+    }
+}
+
+/// Clocks, injectable for tests.
+struct AppClock: Sendable {
+    /// Unix seconds, for ages on screen.
+    var wall: @Sendable () -> Double
+    /// Seconds from an arbitrary origin, for frame pacing.
+    var monotonic: @Sendable () -> Double
+
+    static let system = AppClock(
+        wall: {
+            var ts = timespec()
+            clock_gettime(CLOCK_REALTIME, &ts)
+            return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+        },
+        monotonic: {
+            var ts = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &ts)
+            return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+        })
+}
+
+/// The operator's dashboard: runs on the calling thread until the operator
+/// quits (returns), a signal arrives (throws `.interrupted`), or an error is
+/// thrown; the terminal is restored in every case.
+///
+/// It redraws only when the snapshot version changed, a key was pressed, the
+/// terminal was resized, or the wall-clock second changed (ages tick) — at
+/// most 20 frames per second; when idle it only polls for keys every 50 ms.
+public final class OperatorApp {
+    public static let minFrameInterval = 0.05
+
+    private let source: SnapshotBox
+    private let options: OperatorOptions
+    private let terminal: TerminalDevice
+    private let clock: AppClock
+    let keymap: Keymap
+    /// Frames drawn so far (for tests and the idle-CPU budget).
+    private(set) var framesDrawn = 0
+
+    public convenience init(source: SnapshotBox, options: OperatorOptions) {
+        self.init(source: source, options: options,
+                  terminal: CursesTerminal(noColor: options.noColor, asciiGlyphs: options.asciiGlyphs),
+                  clock: .system)
+    }
+
+    init(source: SnapshotBox, options: OperatorOptions, terminal: TerminalDevice, clock: AppClock,
+         keymap: Keymap = .standard) {
+        self.source = source; self.options = options; self.terminal = terminal; self.clock = clock
+        self.keymap = keymap
+    }
+
+    public func run() throws {
+        let installed = installSignalHandlers()
+        defer {
+            terminal.stop()
+            restoreSignalHandlers(installed)
+        }
+        try terminal.start()
+        var (w, h) = terminal.size
+        var state = AppState(width: w, height: h, now: clock.wall(), readOnly: options.readOnly)
+        let renderOptions = RenderOptions(glyphs: terminal.glyphs, readOnly: options.readOnly)
+        var seenVersion: UInt64 = 0
+        var dirty = true
+        var lastFrame = -Double.infinity
+        var lastSecond = Int64.min
+
+        while true {
+            let sig = pendingSignal.exchange(0, ordering: .relaxed)
+            if sig != 0 { throw OperatorAppError.interrupted(signal: sig) }
+
+            if let key = terminal.readKey() {  // waits up to the poll interval
+                if key == .resize {
+                    dirty = true
+                } else if let action = AppReducer.action(for: key, in: state, keymap: keymap) {
+                    AppReducer.reduce(&state, action)
+                    dirty = true
+                }
+            }
+            if state.shouldQuit { return }
+
+            (w, h) = terminal.size  // also catches a resize whose SIGWINCH was lost
+            if w != state.width || h != state.height {
+                AppReducer.reduce(&state, .resize(width: w, height: h))
+                dirty = true
+            }
+            if source.version != seenVersion, let (v, snap) = source.latest() {
+                seenVersion = v
+                AppReducer.reduce(&state, .snapshot(snap))
+                dirty = true
+            }
+            let wall = clock.wall()
+            let second = Int64(wall.rounded(.down))
+            if second != lastSecond {
+                lastSecond = second
+                dirty = true
+            }
+            let mono = clock.monotonic()
+            guard dirty, mono - lastFrame >= OperatorApp.minFrameInterval else { continue }
+            AppReducer.reduce(&state, .tick(now: wall))
+            if state.needsFullRepaint {
+                terminal.invalidate()
+                state.needsFullRepaint = false
+            }
+            var buffer = CellBuffer(width: state.width, height: state.height)
+            AppView.render(state, into: &buffer, options: renderOptions)
+            terminal.present(buffer)
+            framesDrawn += 1
+            lastFrame = mono
+            dirty = false
+        }
+    }
+
+    private typealias Handler = @convention(c) (Int32) -> Void
+    private static let handledSignals: [Int32] = [SIGINT, SIGTERM, SIGHUP]
+
+    private func installSignalHandlers() -> [(Int32, sigaction)] {
+        pendingSignal.store(0, ordering: .relaxed)
+        var saved: [(Int32, sigaction)] = []
+        for sig in OperatorApp.handledSignals {
+            var action = sigaction()
+            action.__sigaction_handler.sa_handler = { s in pendingSignal.store(s, ordering: .relaxed) }
+            sigemptyset(&action.sa_mask)
+            action.sa_flags = 0  // no SA_RESTART: a blocking read returns so the loop sees the flag
+            var old = sigaction()
+            if sigaction(sig, &action, &old) == 0 { saved.append((sig, old)) }
+        }
+        return saved
+    }
+
+    private func restoreSignalHandlers(_ saved: [(Int32, sigaction)]) {
+        for (sig, old) in saved {
+            var o = old
+            sigaction(sig, &o, nil)
+        }
+    }
+}
