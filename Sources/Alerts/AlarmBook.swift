@@ -432,7 +432,8 @@ public struct AlarmBook: Sendable {
         alarms[AlarmKey(kind: kind, asset: asset)]?.active ?? false
     }
 
-    static func urgency(_ x: Alarm, _ y: Alarm) -> Bool {
+    /// The list order: unacknowledged active, then by priority, then newest change.
+    public static func urgency(_ x: Alarm, _ y: Alarm) -> Bool {
         func rank(_ a: Alarm) -> Int { (a.active ? 0 : 2) + (a.acknowledged ? 1 : 0) }
         if rank(x) != rank(y) { return rank(x) < rank(y) }
         if x.priority != y.priority { return x.priority < y.priority }

@@ -104,8 +104,15 @@ final class JournalCrashTests: XCTestCase {
         let started = Date()
         for trial in 0..<trials {
             let child = Process()
-            child.executableURL = URL(fileURLWithPath: "/proc/self/exe")
-            child.arguments = CommandLine.arguments.dropFirst().filter { $0.hasSuffix(".xctest") } + ["AlarmJournalTests.JournalCrashChild/testChild"]
+            if let gridtop = gridtopExecutable() {
+                // The real command: `gridtop alarms stress` (hidden), a stream of journal writes.
+                child.executableURL = gridtop
+                child.arguments = ["alarms", "stress", "--db", path, "--seed", String(trial)]
+            } else {
+                // The gridtop target is not built (yet): the same stream from this test bundle.
+                child.executableURL = URL(fileURLWithPath: "/proc/self/exe")
+                child.arguments = CommandLine.arguments.dropFirst().filter { $0.hasSuffix(".xctest") } + ["AlarmJournalTests.JournalCrashChild/testChild"]
+            }
             var env = ProcessInfo.processInfo.environment
             env["GRIDTOP_CRASH_CHILD_DB"] = path
             env["GRIDTOP_CRASH_CHILD_SEED"] = String(trial)
@@ -136,7 +143,7 @@ final class JournalCrashTests: XCTestCase {
             _ = try j.restore()  // every row still reads back
         }
         let j = try AlarmJournal(path: path, chainId: 1)
-        print("crash test: \(trials) SIGKILLs, \(reported) reported actions all found, journal \(try j.count()) rows, \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+        print("crash test (\(gridtopExecutable() == nil ? "test-bundle child" : "gridtop alarms stress")): \(trials) SIGKILLs, \(reported) reported actions all found, journal \(try j.count()) rows, \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
         XCTAssertEqual(killedMidStream, trials)
         XCTAssertLessThan(Date().timeIntervalSince(started), 90)
     }
@@ -197,4 +204,75 @@ final class LineCollector: @unchecked Sendable {
     }
 
     var all: [String] { lock.lock(); defer { lock.unlock() }; return lines }
+}
+
+/// The `gridtop` executable next to this test bundle, when it has been built.
+func gridtopExecutable() -> URL? {
+    if let p = ProcessInfo.processInfo.environment["GRIDTOP_BIN"] { return URL(fileURLWithPath: p) }
+    let products = Bundle(for: JournalCrashTests.self).bundleURL.deletingLastPathComponent()
+    let url = products.appendingPathComponent("gridtop")
+    return FileManager.default.isExecutableFile(atPath: url.path) ? url : nil
+}
+
+/// `gridtop alarms …` end to end on a journal (skipped when the executable is not built).
+final class AlarmsCommandTests: XCTestCase {
+    func run(_ bin: URL, _ args: [String]) throws -> (status: Int32, out: String, err: String) {
+        let p = Process()
+        p.executableURL = bin
+        p.arguments = args
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    func testListAckShelveUnshelveExportAndKPI() throws {
+        guard let bin = gridtopExecutable() else { throw XCTSkip("gridtop is not built") }
+        let path = temporaryPath("chain-1.sqlite")
+        let j = try AlarmJournal(path: path, chainId: 1)
+        var book = AlarmBook()
+        book.raise(AlarmCondition(kind: .suspectedTheft, asset: AssetID.asset(code: "TX"), assetName: "=HYPERLINK(\"x\"),\u{1b}[2J",
+                                  stage: .transformer, interval: 900, message: "m"), now: Date().timeIntervalSince1970)
+        try j.append(book.takeTransitions())
+        let db = ["--db", path]
+        var r = try run(bin, ["alarms", "list", "--json"] + db)
+        XCTAssertEqual(r.status, 0, r.err)
+        let listed = try AlarmJSON.transition(fromLine: r.out.split(separator: "\n")[0].description)
+        XCTAssertEqual(listed.alarm.id, 1)
+        XCTAssertFalse(r.out.contains("\u{1b}"))
+        r = try run(bin, ["alarms", "ack", "1", "--comment", "crew sent", "--operator", "ana"] + db)
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertTrue(r.out.hasPrefix("acknowledged alarm 1"), r.out)
+        XCTAssertEqual(try j.entries().last?.transition.alarm.acknowledgedBy, "ana", "durable when printed")
+        r = try run(bin, ["alarms", "ack", "1", "--operator", "ana"] + db)
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.err.contains("already acknowledged"), r.err)
+        r = try run(bin, ["alarms", "shelve", "1", "--for", "2h", "--operator", "ana"] + db)
+        XCTAssertNotEqual(r.status, 0, "a reason is required")
+        r = try run(bin, ["alarms", "shelve", "1", "--for", "2h", "--reason", "crew on site", "--operator", "ana"] + db)
+        XCTAssertEqual(r.status, 0, r.err)
+        let shelf = try j.entries().last!.transition
+        XCTAssertEqual(shelf.event, .shelved)
+        XCTAssertEqual(shelf.alarm.shelving!.until! - shelf.at, 7200, accuracy: 1)
+        r = try run(bin, ["alarms", "unshelve", "1", "--operator", "bo"] + db)
+        XCTAssertEqual(r.status, 0, r.err)
+        r = try run(bin, ["alarms", "shelve", "1", "--one-shot", "--reason", "known", "--operator", "bo"] + db)
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertEqual(try j.entries().map(\.transition.event), [.raised, .acknowledged, .shelved, .unshelved, .shelved])
+        r = try run(bin, ["alarms", "export", "--csv", "--since", "1h"] + db)
+        XCTAssertEqual(r.status, 0, r.err)
+        let rows = r.out.split(separator: "\n")
+        XCTAssertEqual(rows.count, 6)
+        XCTAssertTrue(rows[0].hasPrefix("seq,ts,event,id,kind"))
+        XCTAssertTrue(rows[1].contains("\"'=HYPERLINK(\"\"x\"\"),"), "formula neutralised and quoted: \(rows[1])")
+        r = try run(bin, ["alarms", "export", "--json"] + db)
+        XCTAssertEqual(try r.out.split(separator: "\n").map { try AlarmJSON.transition(fromLine: String($0)) }, try j.entries().map(\.transition))
+        r = try run(bin, ["alarms", "kpi", "--json"] + db)
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertEqual(try JSON.parse(r.out.trimmingCharacters(in: .whitespacesAndNewlines))["shelved"]?.intValue, 1)
+    }
 }
