@@ -131,12 +131,11 @@ public struct AlarmBook: Sendable {
     @discardableResult
     public mutating func raise(_ c: AlarmCondition, now: Double, inhibitedBy cause: Int? = nil) -> AlarmTransition? {
         let key = AlarmKey(kind: c.kind, asset: c.asset)
-        if var a = alarms[key], a.active {
-            // Still the same condition: keep it fresh, cancel a pending clear, no new transition.
-            debounce[key] = nil
-            a.message = c.message
-            if let i = c.interval { a.interval = i }
-            alarms[key] = a
+        if let i = alarms.index(forKey: key), alarms.values[i].active {
+            // Still the same condition: keep it fresh (in place), cancel a pending clear, no new transition.
+            if !debounce.isEmpty { debounce[key] = nil }
+            alarms.values[i].message = c.message
+            if let iv = c.interval { alarms.values[i].interval = iv }
             return nil
         }
         let delay = policy(c.kind).onDelay
