@@ -89,7 +89,7 @@ let package = Package(
         ),
         .testTarget(name: "AlertsTests", dependencies: ["Alerts"]),
         .testTarget(name: "AlarmJournalTests", dependencies: ["AlarmJournal", "gridtop"]),
-        .testTarget(name: "OperatorTUITests", dependencies: ["OperatorTUI"]),
+        .testTarget(name: "OperatorTUITests", dependencies: ["OperatorTUI"], exclude: ["Golden"]),
         .testTarget(name: "EndToEndTests", dependencies: ["gridtop"]),
     ]
 )

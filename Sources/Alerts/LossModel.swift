@@ -25,7 +25,7 @@ public struct LossModel: Sendable, Equatable {
     }
 
     /// Fits the model to (E, residual) samples.
-    public static func fit(_ points: [(e: Double, r: Double)], ridge: Double = 0.5) -> LossModel {
+    public static func fit(_ points: [(e: Double, r: Double)], ridge: Double = 0.01) -> LossModel {
         var m = LossModel()
         m.samples = points.count
         guard !points.isEmpty else { return m }

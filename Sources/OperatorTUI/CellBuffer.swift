@@ -6,6 +6,12 @@ public enum StyleRole: UInt8, CaseIterable, Sendable, Hashable {
     case normal, dim, title, header, value, good, warn
     case alarmCritical, alarmHigh, alarmMedium, alarmLow
     case selected, simulated
+    /// Sparklines and bar charts.
+    case chart
+    /// The normal band drawn behind a gauge.
+    case band
+    /// FLOOD and PAUSED banners.
+    case banner
 
     public static func alarm(_ p: AlarmPriority) -> StyleRole {
         switch p {

@@ -57,15 +57,24 @@ public enum DashboardView {
             TooSmallView.render(into: &buffer, needWidth: minWidth, needHeight: minHeight)
             return
         }
-        let now = now ?? snapshot.now
-        let ctx = Context(snapshot: snapshot, now: now, options: options, width: w)
-
+        let ctx = Context(snapshot: snapshot, now: now ?? snapshot.now, options: options, width: w)
         drawHeader(ctx, into: &buffer)
         drawFooter(ctx, into: &buffer)
+        renderBody(ctx, into: &buffer, top: 1, bottom: h - 1)
+    }
 
+    /// Extra rows the Overview adds to the issue #2 dashboard.
+    struct OverviewExtras {
+        var kpi: (Context, inout CellBuffer, Int, Int) -> Void
+        var consensus: (Context, inout CellBuffer, Int, Int) -> Void
+    }
+
+    /// Draws the sections into rows `top..<bottom`.
+    static func renderBody(_ ctx: Context, into buffer: inout CellBuffer, top: Int, bottom: Int, extras: OverviewExtras? = nil) {
+        let snapshot = ctx.snapshot
         // Vertical layout: every section gets its minimum, then rows are
         // granted in order of operational importance.
-        let body = h - 2
+        let body = bottom - top - (extras == nil ? 0 : 2)
         let stageRows = max(1, snapshot.stages.count)
         var energy = min(2 + stageRows, body - 6)
         var blocks = 3, alarms = 3, nodes = 0, warnings = 0
@@ -89,15 +98,15 @@ public enum DashboardView {
         grant(&blocks, upTo: min(wantBlocks, 2 + 20))
         energy = max(energy, 3)
 
-        var sections: [(Int, (Context, inout CellBuffer, Int, Int) -> Void)] = [
-            (energy, drawEnergy), (blocks, drawBlocks), (alarms, drawAlarms),
-        ]
+        var sections: [(Int, (Context, inout CellBuffer, Int, Int) -> Void)] = [(energy, drawEnergy)]
+        if let e = extras { sections += [(1, e.kpi), (1, e.consensus)] }
+        sections += [(blocks, drawBlocks), (alarms, drawAlarms)]
         if nodes > 0 { sections.append((nodes, drawNodes)) }
         if warnings > 0 { sections.append((warnings, drawWarnings)) }
         let spacers = min(free, sections.count - 1)
-        var y = 1
+        var y = top
         for (i, s) in sections.enumerated() {
-            if i > 0 && i <= spacers { y += 1 }
+            if i > 0 && i <= spacers && !(extras != nil && (i == 1 || i == 2)) { y += 1 }
             s.1(ctx, &buffer, y, s.0)
             y += s.0
         }
@@ -108,6 +117,8 @@ public enum DashboardView {
         var now: Double
         var options: RenderOptions
         var width: Int
+        /// Unaccounted energy per stage, oldest first (Overview trend column).
+        var trend: [Stage: [Int64]] = [:]
 
         /// Chain time now: the head's timestamp advanced by the wall time since
         /// it arrived (robust to clock skew and to a simulated chain clock).
@@ -191,7 +202,7 @@ public enum DashboardView {
         sectionTitle("ENERGY PER STAGE", detail, detailRole: s.settledInterval == nil ? .dim : .normal, into: &buf, y: y, width: c.width)
         let unit = Format.EnergyUnit.choose(forWh: s.stages.flatMap { [$0.importWh, $0.exportWh, $0.lossWh, $0.unaccountedWh] })
         let vw = 12
-        let cols: [TableColumn<StageFlow>] = [
+        var cols: [TableColumn<StageFlow>] = [
             TableColumn(title: "stage", width: 12, priority: 0) { (SafeText.sanitize($0.stage.name), nil) },
             TableColumn(title: "meters", width: 9, align: .right, priority: 1) {
                 ("\($0.reporting)/\($0.assets)", $0.reporting < $0.assets ? .warn : nil)
@@ -207,6 +218,13 @@ public enum DashboardView {
                 (Format.percent($0.unaccountedWh, of: $0.importWh) ?? "-", $0.unaccountedWh > 0 ? .warn : .dim)
             },
         ]
+        if !c.trend.isEmpty {
+            let trend = c.trend, glyphs = c.options.glyphs
+            cols.insert(TableColumn(title: "unacc. trend", width: 12, priority: 4) { st in
+                guard let series = trend[st.stage], !series.isEmpty else { return ("", .dim) }
+                return (Sparkline.text(series.suffix(12).map(Double.init), width: 12, glyphs: glyphs), .chart)
+            }, at: 6)
+        }
         let table = TableLayout(cols, totalWidth: c.width - 2)
         guard rows > 1 else { return }
         table.drawHeader(into: &buf, x: 2, y: y + 1, width: c.width - 2)

@@ -54,20 +54,33 @@ public final class OperatorApp {
     private let options: OperatorOptions
     private let terminal: TerminalDevice
     private let clock: AppClock
+    private let onCommand: @Sendable (OperatorCommand) -> Void
     let keymap: Keymap
     /// Frames drawn so far (for tests and the idle-CPU budget).
     private(set) var framesDrawn = 0
+    /// The theme in use and why the requested one was not (shown on screen).
+    private var theme: Theme
+    private var themeError: String?
 
-    public convenience init(source: SnapshotBox, options: OperatorOptions) {
+    /// - Parameters:
+    ///   - source: where the pipeline publishes `MonitorSnapshot`s or `ScreenData`.
+    ///   - options: read-only, colour, glyphs, theme.
+    ///   - onCommand: called on the screen's thread for every operator action
+    ///     (acknowledge, shelve, unshelve, comment). Never called in read-only mode.
+    ///     It must not block: hand the command to the alarm engine and return.
+    public convenience init(source: SnapshotBox, options: OperatorOptions,
+                            onCommand: @escaping @Sendable (OperatorCommand) -> Void = { _ in }) {
+        let (theme, error) = ThemeLoader.loadOrDefault(name: options.themeName, searchPath: options.themeSearchPath)
         self.init(source: source, options: options,
-                  terminal: CursesTerminal(noColor: options.noColor, asciiGlyphs: options.asciiGlyphs),
-                  clock: .system)
+                  terminal: CursesTerminal(noColor: options.noColor, asciiGlyphs: options.asciiGlyphs, theme: theme),
+                  clock: .system, onCommand: onCommand, theme: theme, themeError: error)
     }
 
     init(source: SnapshotBox, options: OperatorOptions, terminal: TerminalDevice, clock: AppClock,
-         keymap: Keymap = .standard) {
+         keymap: Keymap = .standard, onCommand: @escaping @Sendable (OperatorCommand) -> Void = { _ in },
+         theme: Theme = .builtin, themeError: String? = nil) {
         self.source = source; self.options = options; self.terminal = terminal; self.clock = clock
-        self.keymap = keymap
+        self.keymap = keymap; self.onCommand = onCommand; self.theme = theme; self.themeError = themeError
     }
 
     public func run() throws {
@@ -79,11 +92,15 @@ public final class OperatorApp {
         try terminal.start()
         var (w, h) = terminal.size
         var state = AppState(width: w, height: h, now: clock.wall(), readOnly: options.readOnly)
+        state.themeName = theme.name
+        state.themeNames = ThemeLoader.available(in: options.themeSearchPath)
+        state.message = themeError
         let renderOptions = RenderOptions(glyphs: terminal.glyphs, readOnly: options.readOnly)
         var seenVersion: UInt64 = 0
         var dirty = true
         var lastFrame = -Double.infinity
         var lastSecond = Int64.min
+        var lastFullRepaint = clock.monotonic()
 
         while true {
             let sig = pendingSignal.exchange(0, ordering: .relaxed)
@@ -98,16 +115,34 @@ public final class OperatorApp {
                 }
             }
             if state.shouldQuit { return }
+            if !state.outbox.isEmpty {
+                let commands = state.outbox
+                state.outbox = []
+                if !options.readOnly { for c in commands { onCommand(c) } }
+            }
+            if let name = state.themeRequest {
+                state.themeRequest = nil
+                switch ThemeLoader.load(name: name, searchPath: options.themeSearchPath) {
+                case .success(let t):
+                    theme = t
+                    terminal.apply(theme: t)
+                    state.themeName = t.name
+                    state.message = "theme \(t.name)" + (terminal.colorMode == .monochrome ? " (no colour: attributes only)" : "")
+                case .failure(let e):
+                    state.message = "theme \(SafeText.sanitize(name, limit: 40)): \(SafeText.sanitize(e.description, limit: 200)); keeping \(state.themeName)"
+                }
+                dirty = true
+            }
 
             (w, h) = terminal.size  // also catches a resize whose SIGWINCH was lost
             if w != state.width || h != state.height {
                 AppReducer.reduce(&state, .resize(width: w, height: h))
                 dirty = true
             }
-            if source.version != seenVersion, let (v, snap) = source.latest() {
+            if source.version != seenVersion, let (v, data) = source.latestData() {
                 seenVersion = v
-                AppReducer.reduce(&state, .snapshot(snap))
-                dirty = true
+                AppReducer.reduce(&state, .data(data))
+                dirty = dirty || !state.paused
             }
             let wall = clock.wall()
             let second = Int64(wall.rounded(.down))
@@ -116,9 +151,15 @@ public final class OperatorApp {
                 dirty = true
             }
             let mono = clock.monotonic()
+            if options.fullRepaintInterval > 0, mono - lastFullRepaint >= options.fullRepaintInterval {
+                // Cheap insurance against stray output (`wall`, kernel messages).
+                state.needsFullRepaint = true
+                dirty = true
+            }
             guard dirty, mono - lastFrame >= OperatorApp.minFrameInterval else { continue }
             AppReducer.reduce(&state, .tick(now: wall))
             if state.needsFullRepaint {
+                lastFullRepaint = mono
                 terminal.invalidate()
                 state.needsFullRepaint = false
             }

@@ -5,17 +5,28 @@ import Synchronization
 /// publishes from Swift concurrency) and the UI thread (which polls).
 /// Every publish bumps the version, so the UI redraws only on change.
 public final class SnapshotBox: Sendable {
-    private let state = Mutex<(version: UInt64, snapshot: MonitorSnapshot?)>((0, nil))
+    private let state = Mutex<(version: UInt64, data: ScreenData?)>((0, nil))
 
     public init() {}
 
+    /// Publishes a bare snapshot (no topology, block details, KPIs, …).
     public func publish(_ snapshot: MonitorSnapshot) {
-        state.withLock { $0 = ($0.version &+ 1, snapshot) }
+        publish(ScreenData(snapshot: snapshot))
+    }
+
+    /// Publishes the snapshot with the extras the views can show.
+    public func publish(_ data: ScreenData) {
+        state.withLock { $0 = ($0.version &+ 1, data) }
     }
 
     /// The newest snapshot and its version, or nil before the first publish.
     public func latest() -> (version: UInt64, snapshot: MonitorSnapshot)? {
-        state.withLock { s in s.snapshot.map { (s.version, $0) } }
+        state.withLock { s in s.data.map { (s.version, $0.snapshot) } }
+    }
+
+    /// The newest screen data and its version, or nil before the first publish.
+    public func latestData() -> (version: UInt64, data: ScreenData)? {
+        state.withLock { s in s.data.map { (s.version, $0) } }
     }
 
     /// The current version (0 before the first publish); cheap to poll.
@@ -31,8 +42,25 @@ public struct OperatorOptions: Sendable {
     /// Draw with ASCII symbols only; nil = decide from the terminal (`TERM=linux` → ASCII).
     public var asciiGlyphs: Bool? = nil
 
-    public init(readOnly: Bool = false, noColor: Bool = OperatorOptions.noColorFromEnvironment(), asciiGlyphs: Bool? = nil) {
+    /// Theme to start with (`--theme`); nil = the ISA-101 grey default.
+    public var themeName: String? = nil
+    /// Folders searched for `NAME.theme`, first hit wins (see `ThemeLoader.defaultSearchPath`).
+    public var themeSearchPath: [String] = OperatorOptions.defaultThemeSearchPath()
+    /// Seconds between full repaints that recover from stray output (`wall`); 0 = never.
+    public var fullRepaintInterval: Double = 60
+
+    public init(readOnly: Bool = false, noColor: Bool = OperatorOptions.noColorFromEnvironment(), asciiGlyphs: Bool? = nil,
+                themeName: String? = nil, themeSearchPath: [String]? = nil) {
         self.readOnly = readOnly; self.noColor = noColor; self.asciiGlyphs = asciiGlyphs
+        self.themeName = themeName
+        if let p = themeSearchPath { self.themeSearchPath = p }
+    }
+
+    /// `$GRIDTOP_THEMES`, the repository's `themes/` next to the executable, `$XDG_CONFIG_HOME/gridtop/themes`.
+    public static func defaultThemeSearchPath() -> [String] {
+        var env: [String: String] = [:]
+        for k in ["GRIDTOP_THEMES", "XDG_CONFIG_HOME", "HOME"] { if let v = Environment.get(k) { env[k] = v } }
+        return ThemeLoader.defaultSearchPath(environment: env, executablePath: Environment.executablePath())
     }
 
     /// https://no-color.org: set and non-empty disables colour.
@@ -46,6 +74,14 @@ enum Environment {
     static func get(_ name: String) -> String? {
         guard let p = getenv(name) else { return nil }
         return String(cString: p)
+    }
+
+    /// The running executable's path (Linux: /proc/self/exe).
+    static func executablePath() -> String? {
+        var buf = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buf, buf.count - 1)
+        guard n > 0 else { return nil }
+        return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
 

@@ -53,11 +53,14 @@ struct TableLayout<Row> {
         }
     }
 
-    func drawRow(_ row: Row, role: StyleRole, into buf: inout CellBuffer, x: Int, y: Int) {
-        for p in placed {
+    /// Draws one row. `override(i)` (i = position among the placed columns)
+    /// replaces the cell's own role when it returns non-nil (a selected row).
+    func drawRow(_ row: Row, role: StyleRole, into buf: inout CellBuffer, x: Int, y: Int,
+                 override: ((Int) -> StyleRole?)? = nil) {
+        for (i, p) in placed.enumerated() {
             let c = columns[p.index]
             let (text, r) = c.cell(row)
-            buf.put(text, x: x + p.x, y: y, width: p.width, align: c.align, role: r ?? role)
+            buf.put(text, x: x + p.x, y: y, width: p.width, align: c.align, role: override?(i) ?? r ?? role)
         }
     }
 

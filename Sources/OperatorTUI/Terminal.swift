@@ -19,6 +19,9 @@ protocol TerminalDevice: AnyObject {
     /// The next `present` repaints the whole screen from scratch.
     func invalidate()
     var glyphs: GlyphSet { get }
+    /// Switches the colours live (`:theme`); the next `present` repaints everything.
+    func apply(theme: Theme)
+    var colorMode: ColorMode { get }
 }
 
 public enum TerminalError: Error, CustomStringConvertible {
@@ -40,6 +43,10 @@ final class CursesTerminal: TerminalDevice {
 
     private let noColor: Bool
     private let asciiGlyphs: Bool?
+    private var theme: Theme
+    private var useDefaultColors = false
+    /// Wrap each frame in DECSET 2026 (synchronized output) so it appears at once.
+    private(set) var synchronizedOutput = false
     private var screen: OpaquePointer?
     private var inFile: UnsafeMutablePointer<FILE>?
     private var outFile: UnsafeMutablePointer<FILE>?
@@ -48,9 +55,22 @@ final class CursesTerminal: TerminalDevice {
     private(set) var colorMode: ColorMode = .monochrome
     private(set) var glyphs: GlyphSet = .unicode
 
-    init(noColor: Bool, asciiGlyphs: Bool?) {
+    init(noColor: Bool, asciiGlyphs: Bool?, theme: Theme = .builtin) {
         self.noColor = noColor
         self.asciiGlyphs = asciiGlyphs
+        self.theme = theme
+    }
+
+    /// Synchronized output only where the terminal says it supports it: the
+    /// terminfo `Sync` capability, or a `TERM`/`TERM_PROGRAM` known to support
+    /// DECSET 2026. `GRIDTOP_SYNC=0/1` overrides.
+    static func supportsSync(term: String, termProgram: String?, override: String?, terminfoSync: Bool) -> Bool {
+        if let o = override { return o == "1" || o.lowercased() == "yes" }
+        if term == "linux" || term == "dumb" { return false }
+        if terminfoSync { return true }
+        let known = ["kitty", "foot", "wezterm", "alacritty", "contour", "ghostty", "iterm"]
+        let t = term.lowercased(), p = termProgram?.lowercased() ?? ""
+        return known.contains { t.contains($0) || p.contains($0) }
     }
 
     deinit { stop() }
@@ -77,22 +97,29 @@ final class CursesTerminal: TerminalDevice {
         leaveok(w, true)
         wtimeout(w, CursesTerminal.pollMilliseconds)
         setUpColors(window: w)
+        let sync = tigetstr("Sync")
+        let hasSync = sync != nil && Int(bitPattern: sync) != -1
+        synchronizedOutput = CursesTerminal.supportsSync(term: term, termProgram: Environment.get("TERM_PROGRAM"),
+                                                         override: Environment.get("GRIDTOP_SYNC"), terminfoSync: hasSync)
         let utf8 = String(cString: nl_langinfo(nl_item(CODESET))).uppercased().replacingDashes() == "UTF8"
         glyphs = (asciiGlyphs ?? (term == "linux" || !utf8)) ? .ascii : .unicode
         previous = nil
     }
 
     private func setUpColors(window w: UnsafeMutablePointer<WINDOW>?) {
-        var defaults = false
         if !noColor && has_colors() {
             start_color()
-            defaults = use_default_colors() == OK
+            useDefaultColors = use_default_colors() == OK
         }
         colorMode = ColorMode.choose(hasColors: !noColor && has_colors(), colors: Int(gt_colors()), noColor: noColor)
         if colorMode != .monochrome && gt_color_pairs() <= StyleRole.allCases.count { colorMode = .monochrome }
+        initStyles(window: w)
+    }
+
+    private func initStyles(window w: UnsafeMutablePointer<WINDOW>?) {
         styles = []
         for (i, role) in StyleRole.allCases.enumerated() {
-            let st = Theme.style(role, mode: colorMode)
+            let st = theme.style(role, mode: colorMode)
             var attr = gt_a_normal()
             if st.attrs.contains(.bold) { attr |= gt_a_bold() }
             if st.attrs.contains(.reverse) { attr |= gt_a_reverse() }
@@ -101,15 +128,22 @@ final class CursesTerminal: TerminalDevice {
             var pair: Int16 = 0
             if colorMode != .monochrome {
                 pair = Int16(i + 1)
-                let fg = st.fg < 0 && !defaults ? COLOR_WHITE : Int32(st.fg)
-                let bg = st.bg < 0 && !defaults ? COLOR_BLACK : Int32(st.bg)
-                init_pair(pair, Int16(fg), Int16(bg))
+                let fg = st.fg < 0 && !useDefaultColors ? Int(COLOR_WHITE) : st.fg
+                let bg = st.bg < 0 && !useDefaultColors ? Int(COLOR_BLACK) : st.bg
+                init_extended_pair(Int32(pair), Int32(fg), Int32(bg))
             }
             styles.append((attr, pair))
         }
         if colorMode != .monochrome {
             wbkgdset(w, chtype(gt_color_pair(1)) | chtype(UInt8(ascii: " ")))
         }
+    }
+
+    func apply(theme: Theme) {
+        self.theme = theme
+        guard screen != nil else { return }
+        initStyles(window: gt_stdscr())
+        invalidate()
     }
 
     func stop() {
@@ -152,6 +186,7 @@ final class CursesTerminal: TerminalDevice {
             case KEY_END: return .end
             case KEY_BACKSPACE: return .backspace
             case KEY_ENTER: return .enter
+            case KEY_BTAB: return .backTab
             case (KEY_F0 + 1)...(KEY_F0 + 24): return .function(Int(k - KEY_F0))
             default: return nil
             }
@@ -202,7 +237,22 @@ final class CursesTerminal: TerminalDevice {
         }
         previous = buffer
         wnoutrefresh(w)
+        // doupdate() writes and flushes the whole frame before it returns, so raw
+        // writes on the same descriptor bracket exactly that frame.
+        let fd = outFile.map { fileno($0) } ?? -1
+        if synchronizedOutput && fd >= 0 { CursesTerminal.writeAll(fd, "\u{1B}[?2026h") }
         doupdate()
+        if synchronizedOutput && fd >= 0 { CursesTerminal.writeAll(fd, "\u{1B}[?2026l") }
+    }
+
+    static func writeAll(_ fd: Int32, _ s: String) {
+        var bytes = Array(s.utf8)
+        var off = 0
+        while off < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + off, $0.count - off) }
+            if n <= 0 { if n < 0 && errno == EINTR { continue }; return }
+            off += n
+        }
     }
 }
 

@@ -10,7 +10,7 @@ struct FileLogHandler: LogHandler {
         init(path: String) {
             let dir = (path as NSString).deletingLastPathComponent
             try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+            if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
             handle = FileHandle(forWritingAtPath: path)
             _ = try? handle?.seekToEnd()
         }

@@ -4,18 +4,26 @@ import Foundation
 /// Waits for SIGINT or SIGTERM (the default handlers are replaced so the
 /// program can shut down its servers and restore the terminal).
 enum Signals {
-    static func wait() async -> Int32 {
-        await withCheckedContinuation { (cont: CheckedContinuation<Int32, Never>) in
-            let once = OnceFlag()
-            for sig in [SIGINT, SIGTERM] {
-                signal(sig, SIG_IGN)
-                let src = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-                src.setEventHandler {
-                    if once.take() { cont.resume(returning: sig) }
+    /// Returns the signal's number, or nil when the waiting task is cancelled.
+    static func wait() async -> Int32? {
+        let once = OnceFlag()
+        let box = ContinuationBox()
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (cont: CheckedContinuation<Int32?, Never>) in
+                box.set(cont)
+                for sig in [SIGINT, SIGTERM] {
+                    signal(sig, SIG_IGN)
+                    let src = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+                    src.setEventHandler {
+                        if once.take() { box.resume(sig) }
+                    }
+                    src.resume()
+                    Retained.sources.append(src)
                 }
-                src.resume()
-                Retained.sources.append(src)
+                if Task.isCancelled, once.take() { box.resume(nil) }
             }
+        } onCancel: {
+            if once.take() { box.resume(nil) }
         }
     }
 }
@@ -34,5 +42,24 @@ final class OnceFlag: @unchecked Sendable {
         if done { return false }
         done = true
         return true
+    }
+}
+
+/// Hands a continuation from the waiting task to whichever of signal or cancellation comes first.
+final class ContinuationBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var cont: CheckedContinuation<Int32?, Never>?
+    private var early: Int32??
+    func set(_ c: CheckedContinuation<Int32?, Never>) {
+        lock.lock()
+        if let e = early { lock.unlock(); c.resume(returning: e); return }
+        cont = c
+        lock.unlock()
+    }
+    func resume(_ v: Int32?) {
+        lock.lock()
+        if let c = cont { cont = nil; lock.unlock(); c.resume(returning: v); return }
+        early = .some(v)
+        lock.unlock()
     }
 }

@@ -39,6 +39,10 @@ final class FakeTerminal: TerminalDevice {
     }
 
     func invalidate() { invalidations += 1; previous = nil }
+
+    private(set) var themes: [String] = []
+    func apply(theme: Theme) { themes.append(theme.name); invalidate() }
+    var colorMode: ColorMode = .monochrome
 }
 
 /// A clock the test advances by hand: each poll takes 50 ms.
@@ -161,7 +165,11 @@ final class ReducerTests: XCTestCase {
     }
 
     func testHelpIsGeneratedFromTheKeymap() {
-        XCTAssertEqual(Keymap.standard.helpLines, ["q   quit", ":   command line (:q quits)", "^L  repaint the whole screen"])
+        let lines = Keymap.standard.helpLines
+        XCTAssertEqual(lines.count, Set(Keymap.standard.bindings.map(\.help)).count, "one line per distinct action")
+        XCTAssertTrue(lines.contains { $0.hasPrefix("q ") && $0.hasSuffix("quit") })
+        XCTAssertTrue(lines.contains { $0.hasPrefix("Up k ") && $0.hasSuffix("previous row") }, "keys of one action share a line")
+        XCTAssertTrue(lines.contains { $0.hasPrefix("^L") && $0.hasSuffix("repaint the whole screen") })
     }
 
     func testCommandLineIsDrawnOnTheLastRow() {

@@ -1,0 +1,252 @@
+import ChainCore
+import GridCore
+
+/// The scripted theft: an unmetered hook-up behind one consumer's meter,
+/// plus that meter under-reporting by a further 50 %.
+struct TheftScenario: Sendable, Equatable {
+    /// Asset index of the thief (a consumer).
+    let consumer: Int
+    /// Asset index of the thief's transformer (where the residual shows).
+    let transformer: Int
+    /// First stolen interval (index from the epoch).
+    let fromIndex: Int
+    /// Continuous unmetered load.
+    let hookupKw: Double
+    /// Fraction of the thief's own consumption the tampered meter still records.
+    let meterFactor = 0.5
+}
+
+/// Everything that happened on the grid in one metering interval: the physical
+/// truth (for tests and ground truth) and what the meters recorded (for the chain).
+struct IntervalOutcome: Sendable {
+    let index: Int
+    let intervalStart: UInt64
+    /// True energy into each asset across its boundary meter (netIn, Wh; negative = export).
+    /// The root has no parent connection: 0.
+    let trueNetWh: [Double]
+    /// True technical loss inside each asset's segment (0 for leaves).
+    let trueLossWh: [Double]
+    /// Energy that entered the thief's transformer segment and no meter recorded (0 before the theft).
+    let theftWh: Double
+    /// One reading per asset, in asset order.
+    let readings: [MeterReading]
+    /// Settled P2P trades between prosumers.
+    let transfers: [EnergyTransfer]
+}
+
+/// The synthetic grid's physics: load and PV profiles, technical losses,
+/// meter bias and resolution, generation dispatch and the scripted theft.
+///
+/// `interval(k)` is a pure function of the config and `k`, so any interval can
+/// be recomputed in any order (tests, backfill, benchmarks).
+struct GridModel: Sendable {
+    let config: SimulationConfig
+    let topology: GridTopology
+    let theft: TheftScenario
+    private let phases: [Double]
+
+    init(config: SimulationConfig) {
+        self.config = config
+        let topology = GridTopology(config: config)
+        self.topology = topology
+        var rng = SplitMix64(seed: config.seed, stream: RandomDomain.theft.rawValue)
+        let tx = topology.transformers[rng.below(topology.transformers.count)]
+        let kids = topology.assets[tx].children
+        let households = kids.filter { topology.assets[$0].pvKwp == 0 }
+        let pool = households.isEmpty ? kids : households
+        let thief = pool[rng.below(pool.count)]
+        theft = TheftScenario(consumer: thief, transformer: tx, fromIndex: config.theftIntervalIndex,
+                              hookupKw: (rng.uniform(3, 5) * 10).rounded() / 10)
+        var w = SplitMix64(seed: config.seed, stream: RandomDomain.weather.rawValue)
+        phases = (0..<6).map { _ in w.uniform(0, 2 * Double.pi) }
+    }
+
+    var intervalHours: Double { Double(config.intervalSeconds) / 3600 }
+
+    // MARK: Profiles
+
+    /// Mean household demand (kW) at hour `h` of a November day: low at night,
+    /// a morning peak, a midday plateau and a larger evening peak (~0.95 kW mean).
+    static func householdKw(hour h: Double) -> Double {
+        func bump(_ centre: Double, _ width: Double) -> Double {
+            var d = abs(h - centre)
+            d = min(d, 24 - d)
+            return _exp(-0.5 * (d / width) * (d / width))
+        }
+        return 0.45 + 0.9 * bump(7.5, 1.2) + 0.35 * bump(13, 2.5) + 1.4 * bump(19, 1.8)
+    }
+
+    /// Clear-sky PV output per kWp at hour `h` (short, low November sun).
+    static func daylight(hour h: Double) -> Double {
+        let sunrise = 7.75, sunset = 16.25
+        guard h > sunrise, h < sunset else { return 0 }
+        return 0.55 * _pow(_sin(Double.pi * (h - sunrise) / (sunset - sunrise)), 1.3)
+    }
+
+    /// Clear-sky fraction (clouds) and wind capacity factor: smooth weather plus per-interval noise.
+    func weather(_ k: Int) -> (clear: Double, wind: Double) {
+        let t = Double(k) * intervalHours  // simulated hours since the epoch
+        var r = SplitMix64(seed: config.seed, stream: RandomDomain.weather.rawValue, UInt64(k) + 1)
+        let twoPi = 2 * Double.pi
+        let clear = 0.55 + 0.3 * _sin(twoPi * t / 40.8 + phases[0]) + 0.15 * _sin(twoPi * t / 5.3 + phases[1])
+            + 0.12 * r.gaussian()
+        let wind = 0.45 + 0.3 * _sin(twoPi * t / 55.2 + phases[2]) + 0.15 * _sin(twoPi * t / 7.1 + phases[3])
+            + 0.08 * r.gaussian()
+        return (min(max(clear, 0.1), 1), min(max(wind, 0.02), 1))
+    }
+
+    /// Segment loss for `energyWh` flowing through asset `a` during one interval.
+    func segmentLoss(_ a: SimAsset, energyWh e: Double) -> Double {
+        let rated = Double(a.ratedKw) * 1000 * intervalHours
+        guard rated > 0 else { return 0 }
+        return a.noLoadFraction * rated + a.loadLossAtRated * e * e / rated
+    }
+
+    static func meterValue(_ trueWh: Double, bias: Double) -> MeterSplit {
+        let m = (trueWh * (1 + bias)).rounded()
+        return m >= 0 ? MeterSplit(importWh: UInt64(m), exportWh: 0) : MeterSplit(importWh: 0, exportWh: UInt64(-m))
+    }
+
+    struct MeterSplit { let importWh: UInt64; let exportWh: UInt64 }
+
+    // MARK: One interval
+
+    func interval(_ k: Int) -> IntervalOutcome {
+        let assets = topology.assets
+        let n = assets.count
+        let start = config.intervalStart(k)
+        let secs = UInt64(config.intervalSeconds)
+        let hour = Double((start + secs / 2) % 86_400) / 3600
+        let whPerKw = 1000 * intervalHours
+        let (clear, windCF) = weather(k)
+        var rng = SplitMix64(seed: config.seed, stream: RandomDomain.interval.rawValue, UInt64(k))
+
+        var trueNet = [Double](repeating: 0, count: n)
+        var loss = [Double](repeating: 0, count: n)
+        var metered = [Double?](repeating: nil, count: n)  // overrides for tampered meters
+        var theftWh = 0.0
+        var hookupWh = 0.0
+        let stealing = k >= theft.fromIndex
+
+        // Consumers: own load minus rooftop PV.
+        for c in topology.consumers {
+            let a = assets[c]
+            var h = hour + a.shiftHours
+            if h < 0 { h += 24 } else if h >= 24 { h -= 24 }
+            let noise = max(0.3, 1 + 0.12 * rng.gaussian())
+            var loadWh = Self.householdKw(hour: h) * a.loadScale * noise * whPerKw
+            if rng.chance(0.07 * a.spikiness) {  // kettle, oven, heat pump boost, EV top-up
+                let kw = rng.uniform(1.5, 7)
+                let minutes = min(rng.uniform(3, 15), Double(secs) / 60)
+                loadWh += kw * 1000 * minutes / 60
+            }
+            var pvWh = 0.0
+            if a.pvKwp > 0 {
+                pvWh = a.pvKwp * Self.daylight(hour: hour) * clear * rng.uniform(0.9, 1.05) * whPerKw
+            }
+            trueNet[c] = loadWh - pvWh
+            if stealing && c == theft.consumer {
+                var hr = SplitMix64(seed: config.seed, stream: RandomDomain.theft.rawValue, UInt64(k) + 1)
+                hookupWh = theft.hookupKw * whPerKw * hr.uniform(0.98, 1.02)
+                metered[c] = trueNet[c] * theft.meterFactor
+                theftWh = hookupWh + trueNet[c] * (1 - theft.meterFactor)
+            }
+        }
+        // Upstream: each segment's meter sees its children's true flow plus the segment's loss.
+        // Load-dependent losses follow the energy moved through the segment in
+        // either direction (its throughput: children's imports, or their exports
+        // when the segment back-feeds), which is also what an operator can meter.
+        func closeSegment(_ p: Int, extraWh: Double = 0) {
+            var imports = extraWh, exports = 0.0
+            for c in assets[p].children {
+                if trueNet[c] >= 0 { imports += trueNet[c] } else { exports -= trueNet[c] }
+            }
+            loss[p] = segmentLoss(assets[p], energyWh: max(imports, exports))
+            trueNet[p] = imports - exports + loss[p]
+        }
+        for t in topology.transformers {
+            closeSegment(t, extraWh: t == theft.transformer ? hookupWh : 0)  // the hook-up bypasses the consumer's meter
+        }
+        for f in topology.feeders { closeSegment(f) }
+        for s in topology.substations { closeSegment(s) }
+        // Root: delivers the substations' demand plus its own loss; generation covers it.
+        let demand = topology.substations.reduce(0) { $0 + trueNet[$1] }
+        loss[topology.root] = segmentLoss(assets[topology.root], energyWh: abs(demand))
+        let need = demand + loss[topology.root]
+        var outputs: [Int: Double] = [:]
+        var renewable = 0.0
+        var thermal: Int? = nil
+        for g in topology.generators {
+            let rated = Double(assets[g].ratedKw) * whPerKw
+            switch assets[g].kind {
+            case .wind: outputs[g] = rated * windCF
+            case .solarFarm: outputs[g] = rated * Self.daylight(hour: hour) / 0.55 * 0.8 * clear
+            default: thermal = g
+            }
+            renewable += outputs[g] ?? 0
+        }
+        if let th = thermal {
+            let minStable = 0.15 * Double(assets[th].ratedKw) * whPerKw
+            if need - renewable < minStable, renewable > 0 {
+                let scale = max(0, need - minStable) / renewable  // curtail renewables
+                for (g, v) in outputs { outputs[g] = v * scale }
+                renewable *= scale
+            }
+            outputs[th] = need - renewable
+        } else if renewable > 0 {
+            for (g, v) in outputs { outputs[g] = v * need / renewable }
+        }
+        for g in topology.generators { trueNet[g] = -(outputs[g] ?? 0) }
+        trueNet[topology.root] = 0
+
+        var readings: [MeterReading] = []
+        readings.reserveCapacity(n)
+        for a in assets {
+            let split = a.index == topology.root
+                ? MeterSplit(importWh: 0, exportWh: 0)
+                : Self.meterValue(metered[a.index] ?? trueNet[a.index], bias: a.meterBias)
+            readings.append(MeterReading(asset: a.id, intervalStart: start, intervalSeconds: config.intervalSeconds,
+                                         importWh: split.importWh, exportWh: split.exportWh))
+        }
+        return IntervalOutcome(index: k, intervalStart: start, trueNetWh: trueNet, trueLossWh: loss, theftWh: theftWh,
+                               readings: readings, transfers: transfers(k, readings: readings))
+    }
+
+    /// A few settled P2P trades: prosumers selling part of their metered export
+    /// to neighbours who imported (never more than either meter shows).
+    func transfers(_ k: Int, readings: [MeterReading]) -> [EnergyTransfer] {
+        var rng = SplitMix64(seed: config.seed, stream: RandomDomain.transfers.rawValue, UInt64(k))
+        let assets = topology.assets
+        var sellable: [Int: UInt64] = [:]
+        var buyable: [Int: UInt64] = [:]
+        var sellers: [Int] = []
+        var prosumerBuyers: [Int] = []
+        var otherBuyers: [Int] = []
+        for c in topology.consumers {
+            let r = readings[c]
+            if assets[c].pvKwp > 0, r.exportWh >= 200 { sellers.append(c); sellable[c] = r.exportWh }
+            if r.importWh > 0, c != theft.consumer {
+                buyable[c] = r.importWh
+                if assets[c].pvKwp > 0 { prosumerBuyers.append(c) } else { otherBuyers.append(c) }
+            }
+        }
+        guard !sellers.isEmpty else { return [] }
+        let count = min(sellers.count, 2 + rng.below(4))
+        var out: [EnergyTransfer] = []
+        for _ in 0..<count {
+            let si = rng.below(sellers.count)
+            let seller = sellers.remove(at: si)
+            let pool = prosumerBuyers.isEmpty ? otherBuyers : prosumerBuyers
+            guard !pool.isEmpty else { break }
+            let buyer = pool[rng.below(pool.count)]
+            let cap = min(sellable[seller] ?? 0, buyable[buyer] ?? 0)
+            let wh = UInt64(Double(cap) * rng.uniform(0.3, 0.9))
+            let price = UInt64(80_000 + rng.below(100) * 1000)
+            guard wh > 0 else { continue }
+            buyable[buyer]! -= wh
+            out.append(EnergyTransfer(from: assets[seller].id, to: assets[buyer].id, intervalStart: config.intervalStart(k),
+                                      wh: wh, priceMicrosPerKwh: price))
+        }
+        return out
+    }
+}

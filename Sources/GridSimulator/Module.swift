@@ -1,1 +1,0 @@
-// GridSimulator: see docs/architecture.md. Filled in by the module's own files.

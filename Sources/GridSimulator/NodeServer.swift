@@ -1,0 +1,114 @@
+import ChainCore
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+
+/// One simulated validator node: JSON-RPC over WebSocket and HTTP POST on `/`.
+///
+/// Runs a Hummingbird application in a task; `stop()` cancels it, which
+/// closes the listening socket and every connection.
+final class NodeServer: Sendable {
+    let index: Int
+    let service: RPCService
+    let hub: SubscriptionHub
+    private let task = Locked<Task<Void, Never>?>(nil)
+    private let boundPort = Locked<Int?>(nil)
+
+    static let maxMessageBytes = 16 << 20
+
+    init(index: Int, service: RPCService, hub: SubscriptionHub) {
+        self.index = index
+        self.service = service
+        self.hub = hub
+    }
+
+    var port: Int? { boundPort.withLock { $0 } }
+
+    /// Binds `host:port` (0 = ephemeral) and returns the bound port once the server accepts connections.
+    func start(host: String, port: Int) async throws -> Int {
+        let service = self.service
+        let hub = self.hub
+        let logger = Logger(label: "gridtop-sim.node\(index)", factory: { _ in SwiftLogNoOpLogHandler() })
+
+        let router = Router(context: BasicWebSocketRequestContext.self)
+        router.post("/") { request, _ -> Response in
+            var request = request
+            let body = try await request.collectBody(upTo: Self.maxMessageBytes)
+            let reply = service.handle(text: String(buffer: body), session: nil) ?? ""
+            return Response(status: .ok, headers: [.contentType: "application/json"],
+                            body: ResponseBody(byteBuffer: ByteBuffer(string: reply)))
+        }
+        let wsRouter = Router(context: BasicWebSocketRequestContext.self)
+        wsRouter.ws("/") { inbound, outbound, _ in
+            let session = hub.open()
+            defer { hub.close(session) }
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    // The single writer of this socket: replies and notifications in order.
+                    for await text in session.outgoing {
+                        do { try await outbound.write(.text(text)) } catch { break }
+                    }
+                }
+                group.addTask {
+                    do {
+                        for try await message in inbound.messages(maxSize: Self.maxMessageBytes) {
+                            let text: String
+                            switch message {
+                            case .text(let s): text = s
+                            case .binary(let b): text = String(buffer: b)
+                            }
+                            if let reply = service.handle(text: text, session: session) { session.send(reply) }
+                        }
+                    } catch {}
+                }
+                _ = await group.next()  // either side ending ends the connection
+                session.finish()
+                group.cancelAll()
+            }
+        }
+
+        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        let failure = Locked<(any Error)?>(nil)
+        let app = Application(
+            router: router,
+            server: .http1WebSocketUpgrade(webSocketRouter: wsRouter),
+            configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "gridtop-sim"),
+            onServerRunning: { channel in
+                portContinuation.yield(channel.localAddress?.port ?? port)
+                portContinuation.finish()
+            },
+            logger: logger
+        )
+        let t = Task {
+            do { try await app.run() } catch { failure.withLock { $0 = error } }
+            portContinuation.finish()
+        }
+        task.withLock { $0 = t }
+        var it = ports.makeAsyncIterator()
+        guard let bound = await it.next() else {
+            throw SimulationError.bindFailed(host: host, port: port,
+                                             reason: failure.withLock { $0.map { "\($0)" } } ?? "server stopped")
+        }
+        boundPort.withLock { $0 = bound }
+        return bound
+    }
+
+    func stop() async {
+        guard let t = task.withLock({ s -> Task<Void, Never>? in defer { s = nil }; return s }) else { return }
+        t.cancel()
+        await t.value
+    }
+}
+
+public enum SimulationError: Error, CustomStringConvertible, Sendable {
+    case bindFailed(host: String, port: Int, reason: String)
+    case alreadyStarted
+
+    public var description: String {
+        switch self {
+        case .bindFailed(let h, let p, let r): return "cannot listen on \(h):\(p): \(r)"
+        case .alreadyStarted: return "the simulated network is already running"
+        }
+    }
+}

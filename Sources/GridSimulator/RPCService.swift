@@ -1,0 +1,264 @@
+import ChainCore
+import GridCore
+
+/// Ethereum JSON-RPC 2.0 as go-ethereum answers it, over the simulated ledger.
+///
+/// Transport-free: the node servers hand it request text and a session (for
+/// subscriptions over WebSocket; nil over HTTP) and send back what it returns.
+struct RPCService: Sendable {
+    let ledger: Ledger
+    let hub: SubscriptionHub
+    let peerCount: Int
+
+    static let clientVersion = "gridtop-sim/0.1 (SIMULATED)"
+    static let maxBatch = 1000
+
+    /// Handles one message (object or batch); nil when nothing is to be sent back.
+    func handle(text: String, session: RPCSession?) -> String? {
+        let json: JSON
+        do { json = try JSON.parse(text) } catch {
+            return JSONRPC.error(id: .null, RPCError(code: RPCError.parseError, message: "parse error")).serialized()
+        }
+        if case .array(let items) = json {
+            if items.isEmpty {
+                return JSONRPC.error(id: .null, RPCError(code: RPCError.invalidRequest, message: "empty batch")).serialized()
+            }
+            if items.count > Self.maxBatch {
+                return JSONRPC.error(id: items[0]["id"] ?? .null,
+                                     RPCError(code: RPCError.invalidRequest, message: "batch too large")).serialized()
+            }
+            let replies = items.compactMap { handle(message: $0, session: session) }
+            return replies.isEmpty ? nil : JSON.array(replies).serialized()
+        }
+        return handle(message: json, session: session)?.serialized()
+    }
+
+    func handle(message: JSON, session: RPCSession?) -> JSON? {
+        let msg: RPCMessage
+        do { msg = try JSONRPC.message(message) } catch {
+            return JSONRPC.error(id: message["id"] ?? .null, RPCError(code: RPCError.invalidRequest, message: "invalid request"))
+        }
+        switch msg {
+        case .request(let id, let method, let params):
+            do { return JSONRPC.result(id: id, try call(method, params: params, session: session)) } catch {
+                return JSONRPC.error(id: id, error)
+            }
+        case .notification(let method, let params):
+            _ = try? call(method, params: params, session: session)
+            return nil
+        case .response(let id, _):
+            return JSONRPC.error(id: id, RPCError(code: RPCError.invalidRequest, message: "invalid request"))
+        }
+    }
+
+    // MARK: Methods
+
+    func call(_ method: String, params: JSON, session: RPCSession?) throws(RPCError) -> JSON {
+        let args: [JSON]
+        switch params {
+        case .array(let a): args = a
+        case .null: args = []
+        default: throw RPCError(code: RPCError.invalidParams, message: "non-array args")
+        }
+        switch method {
+        case "eth_chainId": return .string(Hex.quantity(ledger.chainId))
+        case "net_version": return .string(String(ledger.chainId))
+        case "net_peerCount": return .string(Hex.quantity(UInt64(max(peerCount, 0))))
+        case "net_listening": return .bool(true)
+        case "web3_clientVersion": return .string(Self.clientVersion)
+        case "eth_syncing": return .bool(false)
+        case "eth_blockNumber": return .string(Hex.quantity(ledger.headNumber))
+        case "eth_getBlockByNumber":
+            let number = try blockNumber(try arg(args, 0), index: 0)
+            let full = try fullTx(args)
+            guard let b = ledger.block(number: number) else { return .null }
+            return blockJSON(b, full: full)
+        case "eth_getBlockByHash":
+            let hash = try bytes32(try arg(args, 0), index: 0)
+            let full = try fullTx(args)
+            guard let b = ledger.block(hash: hash) else { return .null }
+            return blockJSON(b, full: full)
+        case "eth_getBlockTransactionCountByNumber":
+            let number = try blockNumber(try arg(args, 0), index: 0)
+            return ledger.block(number: number).map { .string(Hex.quantity(UInt64($0.transactions.count))) } ?? .null
+        case "eth_getTransactionByHash":
+            let hash = try bytes32(try arg(args, 0), index: 0)
+            guard let (b, i) = ledger.transaction(hash: hash) else { return .null }
+            return transactionJSON(b, i)
+        case "eth_getLogs":
+            return try getLogs(try arg(args, 0))
+        case "eth_subscribe":
+            guard let session else {
+                throw RPCError(code: -32001, message: "notifications not supported")
+            }
+            let kind = try arg(args, 0)
+            switch kind.stringValue {
+            case "newHeads":
+                let id = hub.newSubscriptionID()
+                session.subscribe(id, .newHeads)
+                return .string(id)
+            case "logs":
+                let filter = try logFilter(args.count > 1 ? args[1] : .object([:]), index: 1)
+                let id = hub.newSubscriptionID()
+                session.subscribe(id, .logs(filter))
+                return .string(id)
+            case let other?:
+                throw RPCError(code: RPCError.methodNotFound, message: "no \"\(other)\" subscription in eth namespace")
+            case nil:
+                throw RPCError(code: RPCError.invalidParams, message: "invalid argument 0: expected a subscription name")
+            }
+        case "eth_unsubscribe":
+            guard let session else {
+                throw RPCError(code: -32001, message: "notifications not supported")
+            }
+            guard let id = try arg(args, 0).stringValue else {
+                throw RPCError(code: RPCError.invalidParams, message: "invalid argument 0: expected a subscription id")
+            }
+            guard session.unsubscribe(id) else { throw RPCError(code: -32000, message: "subscription not found") }
+            return .bool(true)
+        default:
+            throw RPCError(code: RPCError.methodNotFound, message: "the method \(method) does not exist/is not available")
+        }
+    }
+
+    // MARK: Arguments
+
+    func arg(_ args: [JSON], _ i: Int) throws(RPCError) -> JSON {
+        guard i < args.count else {
+            throw RPCError(code: RPCError.invalidParams, message: "missing value for required argument \(i)")
+        }
+        return args[i]
+    }
+
+    func fullTx(_ args: [JSON]) throws(RPCError) -> Bool {
+        guard let b = try arg(args, 1).boolValue else {
+            throw RPCError(code: RPCError.invalidParams, message: "invalid argument 1: expected a boolean")
+        }
+        return b
+    }
+
+    func invalid(_ index: Int, _ why: String) -> RPCError {
+        RPCError(code: RPCError.invalidParams, message: "invalid argument \(index): \(why)")
+    }
+
+    /// A block tag or hex number. QBFT finalizes immediately: safe = finalized = latest.
+    func blockNumber(_ v: JSON, index: Int) throws(RPCError) -> UInt64 {
+        guard let s = v.stringValue else { throw invalid(index, "expected a block number or tag") }
+        switch s {
+        case "latest", "pending", "safe", "finalized": return ledger.headNumber
+        case "earliest": return 0
+        default:
+            do { return try Hex.quantity(s) } catch { throw invalid(index, error.description) }
+        }
+    }
+
+    func bytes32(_ v: JSON, index: Int) throws(RPCError) -> Bytes32 {
+        guard let s = v.stringValue else { throw invalid(index, "expected a 32-byte hex string") }
+        do { return try Bytes32(hex: s) } catch { throw invalid(index, error.description) }
+    }
+
+    func logFilter(_ v: JSON, index: Int) throws(RPCError) -> LogFilter {
+        guard case .object(let o) = v else { throw invalid(index, "expected a filter object") }
+        var f = LogFilter()
+        switch o["address"] {
+        case nil, .null?: break
+        case .string(let s)?:
+            do { f.addresses = [try Address(hex: s)] } catch { throw invalid(index, "address: \(error.description)") }
+        case .array(let items)?:
+            for item in items {
+                guard let s = item.stringValue else { throw invalid(index, "address: expected strings") }
+                do { f.addresses.append(try Address(hex: s)) } catch { throw invalid(index, "address: \(error.description)") }
+            }
+        default: throw invalid(index, "address: expected a string or an array")
+        }
+        switch o["topics"] {
+        case nil, .null?: break
+        case .array(let positions)?:
+            guard positions.count <= 4 else { throw invalid(index, "exceed max topics") }
+            for p in positions {
+                switch p {
+                case .null: f.topics.append(nil)
+                case .string(let s):
+                    do { f.topics.append([try Bytes32(hex: s)]) } catch { throw invalid(index, "topics: \(error.description)") }
+                case .array(let alts):
+                    var list: [Bytes32] = []
+                    var wildcard = false
+                    for a in alts {
+                        switch a {
+                        case .null: wildcard = true
+                        case .string(let s):
+                            do { list.append(try Bytes32(hex: s)) } catch { throw invalid(index, "topics: \(error.description)") }
+                        default: throw invalid(index, "topics: expected strings")
+                        }
+                    }
+                    f.topics.append(wildcard ? nil : list)
+                default: throw invalid(index, "topics: expected null, a string or an array")
+                }
+            }
+        default: throw invalid(index, "topics: expected an array")
+        }
+        return f
+    }
+
+    func getLogs(_ v: JSON) throws(RPCError) -> JSON {
+        let filter = try logFilter(v, index: 0)
+        let from: UInt64, to: UInt64
+        if let h = v["blockHash"], !h.isNull {
+            if (v["fromBlock"].map { !$0.isNull } ?? false) || (v["toBlock"].map { !$0.isNull } ?? false) {
+                throw RPCError(code: RPCError.invalidParams,
+                               message: "cannot specify both BlockHash and FromBlock/ToBlock, choose one or the other")
+            }
+            guard let b = ledger.block(hash: try bytes32(h, index: 0)) else {
+                throw RPCError(code: -32000, message: "unknown block")
+            }
+            from = b.number; to = b.number
+        } else {
+            let head = ledger.headNumber
+            from = try v["fromBlock"].flatMap { $0.isNull ? nil : $0 }.map { (j: JSON) throws(RPCError) in try blockNumber(j, index: 0) } ?? head
+            to = try v["toBlock"].flatMap { $0.isNull ? nil : $0 }.map { (j: JSON) throws(RPCError) in try blockNumber(j, index: 0) } ?? head
+            if from > to { throw RPCError(code: RPCError.invalidParams, message: "invalid block range params") }
+            if to > head { throw RPCError(code: RPCError.invalidParams, message: "block range extends beyond current head block") }
+        }
+        return .array(ledger.logs(from: from, to: to, filter: filter).map(\.json))
+    }
+
+    // MARK: Results
+
+    func blockJSON(_ b: SimBlock, full: Bool) -> JSON {
+        guard case .object(var o) = b.header.json else { return .null }
+        o["transactions"] = .array(b.transactions.indices.map { full ? transactionJSON(b, $0) : .string(b.transactions[$0].hash.hex) })
+        o["uncles"] = .array([])
+        o["totalDifficulty"] = .string(Hex.quantity(b.number + 1))
+        let size = 600 + b.transactions.reduce(0) { $0 + 110 + $1.input.count }
+        o["size"] = .string(Hex.quantity(UInt64(size)))
+        return .object(o)
+    }
+
+    /// A 256-bit value as a JSON-RPC quantity (no leading zeros).
+    static func quantity256(_ v: Bytes32) -> String {
+        let digits = Hex.encode(v.bytes).dropFirst(2).drop { $0 == "0" }
+        return "0x" + (digits.isEmpty ? "0" : digits)
+    }
+
+    func transactionJSON(_ b: SimBlock, _ i: Int) -> JSON {
+        let t = b.transactions[i]
+        return [
+            "hash": .string(t.hash.hex),
+            "from": .string(t.from.hex),
+            "to": .string(ledger.contract.hex),
+            "blockHash": .string(b.hash.hex),
+            "blockNumber": .string(Hex.quantity(b.number)),
+            "transactionIndex": .string(Hex.quantity(UInt64(i))),
+            "input": .string(Hex.encode(t.input)),
+            "nonce": .string(Hex.quantity(t.nonce)),
+            "gas": .string(Hex.quantity(t.gas)),
+            "gasPrice": .string("0x0"),
+            "value": .string("0x0"),
+            "type": .string("0x0"),
+            "chainId": .string(Hex.quantity(ledger.chainId)),
+            "v": .string(Hex.quantity(t.v)),
+            "r": .string(Self.quantity256(t.r)),
+            "s": .string(Self.quantity256(t.s)),
+        ]
+    }
+}

@@ -1,0 +1,167 @@
+import ChainCore
+import Foundation
+import GridCore
+
+/// The embedded simulated network: a synthetic grid metered onto one ledger,
+/// produced by simulated validators and served by each of them over
+/// Ethereum JSON-RPC (WebSocket and HTTP) on loopback.
+///
+/// A simulator, and it says so (`web3_clientVersion`, block `extraData`):
+/// never a ledger anyone should run in production.
+public final class SimulatedNetwork: Sendable {
+    public let config: SimulationConfig
+    let model: GridModel
+    let hub: SubscriptionHub
+    let validators: [Address]
+    private let run = Locked(RunState())
+
+    struct RunState {
+        var ledger: Ledger?
+        var servers: [NodeServer] = []
+        var producer: Task<Void, Never>?
+        var urls: [String] = []
+    }
+
+    /// The contract address every grid log carries.
+    public static let meteringContract: Address = address(of: "gridtop-sim/metering-contract/v1")
+
+    /// Blocks 1…4 carry the asset registrations; readings start after them.
+    static let registrationBlocks: UInt64 = 4
+
+    public init(config: SimulationConfig) {
+        self.config = config
+        self.model = GridModel(config: config)
+        self.hub = SubscriptionHub(salt: config.seed ^ UInt64(truncatingIfNeeded: ContinuousClock.now.hashValue))
+        self.validators = (0..<max(config.nodes, 1)).map { Self.address(of: "validator-\($0)") }
+    }
+
+    /// The incidents this run stages (known at start: the theft is scheduled).
+    public var groundTruth: GroundTruth { GroundTruth(model: model) }
+
+    public func writeGroundTruth(to path: String) throws {
+        try (groundTruth.json.serialized() + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    /// The ledger being served (nil before `start()`).
+    var ledger: Ledger? { run.withLock { $0.ledger } }
+
+    /// Starts the chain and one JSON-RPC server per node; returns their URLs (`ws://host:port`).
+    public func start() async throws -> [String] {
+        let ledger = Ledger(chainId: config.chainId, contract: Self.meteringContract, validators: validators,
+                            genesisTimestamp: Self.unixNow())
+        let claimed = run.withLock { r -> Bool in
+            guard r.ledger == nil else { return false }
+            r.ledger = ledger
+            return true
+        }
+        guard claimed else { throw SimulationError.alreadyStarted }
+        ledger.enqueue(registrationTransactions())
+
+        var servers: [NodeServer] = []
+        var urls: [String] = []
+        let service = RPCService(ledger: ledger, hub: hub, peerCount: validators.count - 1)
+        do {
+            for i in validators.indices {
+                let server = NodeServer(index: i, service: service, hub: hub)
+                servers.append(server)
+                let port = try await server.start(host: config.host, port: config.basePort.map { $0 + i } ?? 0)
+                let host = config.host.contains(":") ? "[\(config.host)]" : config.host
+                urls.append("ws://\(host):\(port)")
+            }
+        } catch {
+            for s in servers { await s.stop() }
+            run.withLock { $0 = RunState() }
+            throw error
+        }
+        let producer = Task { [self] in await produce(ledger: ledger) }
+        run.withLock { r in
+            r.servers = servers
+            r.producer = producer
+            r.urls = urls
+        }
+        return urls
+    }
+
+    /// Stops block production, closes every server and connection, frees the ports.
+    public func stop() async {
+        let r = run.withLock { r -> RunState in defer { r = RunState() }; return r }
+        r.producer?.cancel()
+        hub.closeAll()
+        await withTaskGroup(of: Void.self) { group in
+            for s in r.servers { group.addTask { await s.stop() } }
+        }
+        await r.producer?.value
+    }
+
+    // MARK: Block production
+
+    func produce(ledger: Ledger) async {
+        let clock = ContinuousClock()
+        let t0 = clock.now
+        var nextBlock = t0 + config.blockTime
+        var nextInterval = 0
+        while !Task.isCancelled {
+            do { try await clock.sleep(until: nextBlock, tolerance: .milliseconds(5)) } catch { return }
+            let now = clock.now
+            while t0 + config.intervalEvery * (nextInterval + 1) <= now {
+                ledger.enqueue(intervalTransactions(nextInterval, nextBlock: ledger.headNumber + 1))
+                nextInterval += 1
+            }
+            let block = ledger.produceBlock(timestamp: Self.unixNow())
+            hub.publish(block, contract: Self.meteringContract)
+            nextBlock = nextBlock + config.blockTime
+            if nextBlock <= now { nextBlock = now + config.blockTime }  // after a stall: no burst of blocks
+        }
+    }
+
+    /// Every asset's `AssetRegistered`, parents before children, over blocks 1…4:
+    /// the upstream grid and transformers first, then consumers transformer by transformer.
+    func registrationTransactions() -> [PendingTransaction] {
+        let topo = model.topology
+        let operatorAddress = Self.address(of: "grid-operator")
+        let reg = { (i: Int) in GridEvent.assetRegistered(topo.assets[i].registration) }
+        let upstream = [topo.root] + topo.generators + topo.substations + topo.feeders + topo.transformers
+        var txs = [PendingTransaction(from: operatorAddress, events: upstream.map(reg), notBefore: 1)]
+        let spread = Int(Self.registrationBlocks) - 1
+        for (j, t) in topo.transformers.enumerated() {
+            txs.append(PendingTransaction(from: operatorAddress, events: topo.assets[t].children.map(reg),
+                                          notBefore: 2 + UInt64(j * spread / topo.transformers.count)))
+        }
+        return txs
+    }
+
+    /// One interval's readings and trades as transactions: one per data concentrator
+    /// (a transformer and its consumers), one for the SCADA readings of the upstream
+    /// grid, one for the P2P market; spread over the next 1–3 blocks.
+    func intervalTransactions(_ k: Int, nextBlock: UInt64) -> [PendingTransaction] {
+        let topo = model.topology
+        let out = model.interval(k)
+        var txs: [PendingTransaction] = []
+        for t in topo.transformers {
+            let events = (topo.assets[t].children + [t]).map { GridEvent.meterReading(out.readings[$0]) }
+            txs.append(PendingTransaction(from: Self.address(of: "concentrator-" + topo.assets[t].code), events: events,
+                                          notBefore: 0))
+        }
+        let upstream = topo.generators + [topo.root] + topo.substations + topo.feeders
+        txs.append(PendingTransaction(from: Self.address(of: "scada-" + topo.assets[topo.root].code),
+                                      events: upstream.map { .meterReading(out.readings[$0]) }, notBefore: 0))
+        if !out.transfers.isEmpty {
+            txs.append(PendingTransaction(from: Self.address(of: "p2p-market"),
+                                          events: out.transfers.map { .energyTransfer($0) }, notBefore: 0))
+        }
+        var r = SplitMix64(seed: config.seed, stream: RandomDomain.blocks.rawValue, UInt64(k))
+        let blocks = 1 + r.below(3)
+        let first = max(nextBlock, Self.registrationBlocks + 1)
+        for i in txs.indices { txs[i].notBefore = first + UInt64(i * blocks / txs.count) }
+        return txs
+    }
+
+    // MARK: Helpers
+
+    /// An account address derived from a label: the last 20 bytes of its keccak.
+    static func address(of label: String) -> Address {
+        try! Address(bytes: Keccak256.hash(label).suffix(20))
+    }
+
+    static func unixNow() -> UInt64 { UInt64(max(0, Date().timeIntervalSince1970)) }
+}
