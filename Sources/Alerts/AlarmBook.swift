@@ -453,5 +453,5 @@ public struct AlarmBook: Sendable {
     public var outOfService: [Alarm] { alarms.values.filter { $0.outOfService != nil }.sorted(by: Self.urgency) }
 
     /// Alarm-system KPIs at `now` (EEMUA 191 / ISA-18.2).
-    public func kpis(now: Double) -> AlarmKPIs { tracker.kpis(now: now, alarms: alarms) }
+    public func kpis(now: Double) -> AlarmSystemKPIs { tracker.kpis(now: now, alarms: alarms) }
 }

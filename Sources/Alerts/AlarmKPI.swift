@@ -17,7 +17,7 @@ public struct BadActor: Sendable, Equatable {
 }
 
 /// Alarm-system performance (EEMUA 191 / ISA-18.2 KPIs), for the KPI strip and the headless commands.
-public struct AlarmKPIs: Sendable, Equatable {
+public struct AlarmSystemKPIs: Sendable, Equatable {
     /// The window the rates, mix and bad actors cover (seconds, up to 24 h; shorter right after start).
     public var windowSeconds: Double
     /// Annunciated alarms in the last 10 minutes (target ~1; flood at ≥ 10).
@@ -86,7 +86,7 @@ public struct AlarmKPIs: Sendable, Equatable {
         ])
     }
 
-    public static func == (a: AlarmKPIs, b: AlarmKPIs) -> Bool { a.json == b.json }
+    public static func == (a: AlarmSystemKPIs, b: AlarmSystemKPIs) -> Bool { a.json == b.json }
 }
 
 /// The history the KPIs are computed from: annunciations over the last 24 h and
@@ -137,10 +137,10 @@ public struct AlarmKPITracker: Sendable {
     func live() -> ArraySlice<Annunciation> { annunciations[head...] }
 
     /// KPIs at `now` over the alarms currently in the book.
-    func kpis(now: Double, alarms: [AlarmKey: Alarm]) -> AlarmKPIs {
+    func kpis(now: Double, alarms: [AlarmKey: Alarm]) -> AlarmSystemKPIs {
         let start = max(startedAt ?? now, now - Self.window)
         let span = max(0, now - start)
-        var k = AlarmKPIs(windowSeconds: span)
+        var k = AlarmSystemKPIs(windowSeconds: span)
         let events = live().filter { $0.at >= now - Self.window - Self.floodWindow && $0.at <= now }
         let inWindow = events.filter { $0.at >= start }
         k.alarmsLast10Minutes = events.reduce(0) { $0 + ($1.at > now - Self.floodWindow ? 1 : 0) }

@@ -66,7 +66,7 @@ public struct MonitorSnapshot: Sendable, Equatable {
     /// Out of service, still evaluated underneath.
     public var outOfService: [Alarm]
     /// Alarm-system KPIs (EEMUA 191 / ISA-18.2): rate, flood, stale, chattering, bad actors, priority mix.
-    public var kpis: AlarmKPIs
+    public var kpis: AlarmSystemKPIs
 
     public var inhibitedCount: Int { inhibited.count }
 
@@ -74,7 +74,7 @@ public struct MonitorSnapshot: Sendable, Equatable {
                 nodes: [NodeStatus] = [], settledInterval: UInt64? = nil, intervalSeconds: UInt32 = 900,
                 stages: [StageFlow] = [], recentBlocks: [BlockRow] = [], alarms: [Alarm] = [],
                 warnings: [String] = [], now: Double = 0, inhibited: [Alarm] = [], shelved: [Alarm] = [],
-                outOfService: [Alarm] = [], kpis: AlarmKPIs = AlarmKPIs()) {
+                outOfService: [Alarm] = [], kpis: AlarmSystemKPIs = AlarmSystemKPIs()) {
         self.inhibited = inhibited; self.shelved = shelved; self.outOfService = outOfService; self.kpis = kpis
         self.chainId = chainId; self.simulated = simulated; self.head = head; self.headSeenAt = headSeenAt
         self.nodes = nodes; self.settledInterval = settledInterval; self.intervalSeconds = intervalSeconds

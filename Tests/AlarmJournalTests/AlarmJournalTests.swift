@@ -206,13 +206,26 @@ final class LineCollector: @unchecked Sendable {
     var all: [String] { lock.lock(); defer { lock.unlock() }; return lines }
 }
 
-/// The `gridtop` executable next to this test bundle, when it has been built.
-func gridtopExecutable() -> URL? {
-    if let p = ProcessInfo.processInfo.environment["GRIDTOP_BIN"] { return URL(fileURLWithPath: p) }
-    let products = Bundle(for: JournalCrashTests.self).bundleURL.deletingLastPathComponent()
-    let url = products.appendingPathComponent("gridtop")
-    return FileManager.default.isExecutableFile(atPath: url.path) ? url : nil
-}
+/// The `gridtop` executable next to this test bundle, when it has been built with `alarms` registered.
+func gridtopExecutable() -> URL? { gridtopWithAlarms }
+
+private let gridtopWithAlarms: URL? = {
+    let url: URL
+    if let p = ProcessInfo.processInfo.environment["GRIDTOP_BIN"] {
+        url = URL(fileURLWithPath: p)
+    } else {
+        url = Bundle(for: JournalCrashTests.self).bundleURL.deletingLastPathComponent().appendingPathComponent("gridtop")
+    }
+    guard FileManager.default.isExecutableFile(atPath: url.path) else { return nil }
+    let p = Process()
+    p.executableURL = url
+    p.arguments = ["alarms", "stress", "--help"]
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    guard (try? p.run()) != nil else { return nil }
+    p.waitUntilExit()
+    return p.terminationStatus == 0 ? url : nil
+}()
 
 /// `gridtop alarms …` end to end on a journal (skipped when the executable is not built).
 final class AlarmsCommandTests: XCTestCase {
