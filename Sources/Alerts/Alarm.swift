@@ -55,6 +55,46 @@ public enum AlarmPriority: Int, Sendable, Comparable, CaseIterable {
     }
 }
 
+/// How an alarm is shelved (OPC UA Part 9 `ShelvedStateMachineType`).
+public struct Shelving: Sendable, Equatable {
+    public enum Mode: String, Sendable, Equatable {
+        /// Until `until` (wall clock); reason and expiry are required.
+        case timed
+        /// Until the alarm returns to normal (its condition clears).
+        case oneShot = "one-shot"
+    }
+    public var mode: Mode
+    /// Wall-clock unix seconds when a timed shelf expires; nil for one-shot.
+    public var until: Double?
+    public var reason: String
+    public var by: String
+    public var at: Double
+
+    public init(mode: Mode, until: Double?, reason: String, by: String, at: Double) {
+        self.mode = mode; self.until = until; self.reason = reason; self.by = by; self.at = at
+    }
+}
+
+/// An alarm taken out of service (maintenance, known-bad meter): evaluated, never annunciated.
+public struct OutOfService: Sendable, Equatable {
+    public var reason: String
+    public var by: String
+    public var at: Double
+    public init(reason: String, by: String, at: Double) { self.reason = reason; self.by = by; self.at = at }
+}
+
+/// The ISA-18.2 state of an alarm's condition and acknowledgement.
+public enum AlarmState: String, Sendable, Equatable {
+    /// Inactive and acknowledged: nothing to show.
+    case normal
+    /// Active, not acknowledged.
+    case unacknowledged
+    /// Active, acknowledged.
+    case acknowledged
+    /// Returned to normal, not acknowledged yet.
+    case returnedUnacknowledged = "returned-unacknowledged"
+}
+
 /// One alarm as the operator sees it: one per (kind, asset) condition.
 public struct Alarm: Sendable, Equatable, Identifiable {
     public var id: Int
@@ -65,7 +105,7 @@ public struct Alarm: Sendable, Equatable, Identifiable {
     /// The grid stage of the asset; nil for ledger alarms (nodes, consensus).
     public var stage: Stage?
     public var priority: AlarmPriority
-    /// The condition is present now.
+    /// The condition is present now (after on/off delays).
     public var active: Bool
     public var acknowledged: Bool
     /// Unix seconds (wall clock) when first raised, and of the last change.
@@ -78,13 +118,39 @@ public struct Alarm: Sendable, Equatable, Identifiable {
     public var count: Int
     /// The block and log that carried the evidence, for drill-down.
     public var origin: EventOrigin?
-    /// Who acknowledged it, and when (wall clock).
+    /// Who acknowledged it, and when (wall clock), with the operator's comment.
     public var acknowledgedBy: String?
+    public var acknowledgedAt: Double?
+    public var acknowledgeComment: String?
+    /// Wall-clock unix seconds of the current activation (nil while cleared).
+    public var activeSince: Double?
+    /// Set while shelved (timed or one-shot).
+    public var shelving: Shelving?
+    /// Set while out of service.
+    public var outOfService: OutOfService?
+    /// Suppressed by design: the id of the upstream alarm that explains this one (inhibition).
+    public var suppressedBy: Int?
+    /// The current activation was shown to an operator (it was active while not shelved,
+    /// suppressed or out of service). An alarm nobody was shown does not demand acknowledgement.
+    public var annunciated: Bool
+    /// The last operator comment, and how many comments there are.
+    public var lastComment: String?
+    public var comments: Int
 
     public var key: AlarmKey { AlarmKey(kind: kind, asset: asset) }
-    /// Shown while active or not yet acknowledged: alarms never vanish on their own.
-    public var isVisible: Bool { active || !acknowledged }
+    /// Not annunciated now: shelved, out of service or suppressed by an upstream cause.
+    public var isHidden: Bool { shelving != nil || outOfService != nil || suppressedBy != nil }
+    /// Shown while active or not yet acknowledged, unless hidden: alarms never vanish on their own.
+    public var isVisible: Bool { !isHidden && (active || (!acknowledged && annunciated)) }
     public var stageName: String { stage?.name ?? "ledger" }
+    public var state: AlarmState {
+        switch (active, acknowledged) {
+        case (true, false): return .unacknowledged
+        case (true, true): return .acknowledged
+        case (false, false): return .returnedUnacknowledged
+        case (false, true): return .normal
+        }
+    }
 
     public init(id: Int, kind: AlarmKind, asset: AssetID, assetName: String, stage: Stage?, priority: AlarmPriority,
                 active: Bool, acknowledged: Bool, raisedAt: Double, changedAt: Double, interval: UInt64?,
@@ -93,6 +159,9 @@ public struct Alarm: Sendable, Equatable, Identifiable {
         self.priority = priority; self.active = active; self.acknowledged = acknowledged; self.raisedAt = raisedAt
         self.changedAt = changedAt; self.interval = interval; self.message = message; self.count = count
         self.origin = origin
+        self.activeSince = active ? raisedAt : nil
+        self.annunciated = active
+        self.comments = 0
     }
 }
 

@@ -16,6 +16,10 @@ public struct MonitorConfiguration: Sendable {
     /// A node disconnected longer than this raises node-down.
     public var nodeDownAfterSeconds = 10.0
     public var recentBlocks = 64
+    /// Priority, on-delay and off-delay per alarm kind.
+    public var alarmPolicies: [AlarmKind: AlarmPolicy] = AlarmPolicy.defaults
+    /// Topology-aware inhibition (suppression by design) of alarms an upstream cause explains.
+    public var inhibition = true
     public init() {}
 }
 
@@ -28,7 +32,7 @@ public struct Monitor: Sendable {
     public let configuration: MonitorConfiguration
     public private(set) var topology = Topology()
     public private(set) var ledger = IntervalLedger()
-    public private(set) var book = AlarmBook()
+    public private(set) var book: AlarmBook
     public private(set) var chainId: UInt64?
     public private(set) var head: BlockHeader?
     public private(set) var headSeenAt: Double?
@@ -44,14 +48,47 @@ public struct Monitor: Sendable {
     private var pending: Set<UInt64> = []
     private var blockIntervals: [Double] = []
     private var nodeDownSince: [String: Double] = [:]
+    /// Active stale-meter alarms by asset (upstream causes for inhibition).
+    private var staleActive: [AssetID: Int] = [:]
+    private var lastCauses = Causes()
+    private var topologyChanged = false
+    static let chainAsset = Keccak256.bytes32("ledger:chain")
 
-    public init(configuration: MonitorConfiguration = MonitorConfiguration()) {
+    public init(configuration: MonitorConfiguration = MonitorConfiguration(), book: AlarmBook? = nil) {
         self.configuration = configuration
+        self.book = book ?? AlarmBook(policies: configuration.alarmPolicies)
+        self.book.policies = configuration.alarmPolicies
+        rebuildCauses()
+    }
+
+    /// Replaces the alarm set with one rebuilt from the journal (at start, once the chain id is known).
+    public mutating func restore(_ restored: AlarmBook) {
+        book = restored
+        book.policies = configuration.alarmPolicies
+        rebuildCauses()
+    }
+
+    /// Applies transitions journalled by another process (e.g. `gridtop alarms ack`); emits nothing.
+    public mutating func replay(_ transitions: [AlarmTransition]) {
+        for t in transitions { book.replay(t) }
+        rebuildCauses()
+    }
+
+    private mutating func rebuildCauses() {
+        staleActive = [:]
+        for a in book.alarms.values where a.kind == .staleMeter && a.active { staleActive[a.asset] = a.id }
+        lastCauses = Causes()
+        topologyChanged = true
     }
 
     // MARK: Updates
 
     public mutating func apply(_ update: LedgerUpdate, now: Double) -> [AlarmTransition] {
+        _ = applyUpdate(update, now: now)
+        return finish(now: now)
+    }
+
+    private mutating func applyUpdate(_ update: LedgerUpdate, now: Double) -> [AlarmTransition] {
         switch update {
         case .chain(let id):
             chainId = id
@@ -76,7 +113,8 @@ public struct Monitor: Sendable {
     /// Time-driven checks (consensus stall). Call about once a second.
     public mutating func tick(now: Double) -> [AlarmTransition] {
         var out: [AlarmTransition] = []
-        let chainAsset = Keccak256.bytes32("ledger:chain")
+        let chainAsset = Self.chainAsset
+        book.tick(now: now)
         if let seen = headSeenAt {
             let typical = blockIntervals.isEmpty ? 1 : LossModel.median(blockIntervals)
             let limit = max(configuration.stallMinimumSeconds, configuration.stallFactor * typical)
@@ -84,10 +122,84 @@ public struct Monitor: Sendable {
             if age > limit {
                 let c = AlarmCondition(kind: .consensusStall, asset: chainAsset, assetName: "chain \(chainId.map(String.init) ?? "?")",
                                        stage: nil, message: "no new block for \(Int(age)) s (typical interval \(String(format: "%.1f", typical)) s)")
-                if let t = book.raise(c, now: now) { out.append(t) }
+                if let t = raise(c, now: now) { out.append(t) }
             }
         }
         out.append(contentsOf: checkNodes(now: now))
+        return finish(now: now)
+    }
+
+    // MARK: Alarm plumbing and inhibition
+
+    /// Raises through the book with the upstream cause that explains the condition, if any.
+    private mutating func raise(_ c: AlarmCondition, now: Double) -> AlarmTransition? {
+        let t = book.raise(c, now: now, inhibitedBy: cause(for: c.kind, asset: c.asset, causes: currentCauses()))
+        if let t, t.event == .raised, c.kind == .staleMeter { staleActive[c.asset] = t.alarm.id }
+        return t
+    }
+
+    /// Upstream causes that are active now.
+    struct Causes: Equatable {
+        var stall: Int?
+        var divergence: Int?
+        var stale: [AssetID: Int] = [:]
+    }
+
+    func currentCauses() -> Causes {
+        guard configuration.inhibition else { return Causes() }
+        var c = Causes()
+        if let a = book[AlarmKey(kind: .consensusStall, asset: Self.chainAsset)], a.active { c.stall = a.id }
+        // Divergence explains evidence-derived alarms only when no strict majority of nodes is verified:
+        // with a verified quorum, one lying node is outvoted and the evidence stands.
+        let verified = nodes.filter { $0.trust == .verified }.count
+        if !nodes.isEmpty && verified * 2 <= nodes.count {
+            c.divergence = nodes.compactMap { n -> Int? in
+                guard let a = book[AlarmKey(kind: .nodeDivergent, asset: Keccak256.bytes32("ledger:node:" + n.endpoint))], a.active else { return nil }
+                return a.id
+            }.min()
+        }
+        c.stale = staleActive
+        return c
+    }
+
+    /// The upstream alarm that explains an alarm (first-out: the stall, then divergence, then the topmost stale meter).
+    ///
+    /// - consensus stall: every grid-side alarm (no blocks means no readings);
+    /// - node divergence without a verified majority: theft, conflicting reading, transfer mismatch;
+    /// - a stale meter M: stale-meter, theft and transfer-mismatch alarms of every asset below M,
+    ///   and the theft alarm of M itself and of M's parent (their balances lack M's reading).
+    func cause(for kind: AlarmKind, asset: AssetID, causes: Causes) -> Int? {
+        guard kind.isGridSide else { return nil }
+        if let s = causes.stall { return s }
+        if kind.isEvidenceDerived, let d = causes.divergence { return d }
+        guard kind != .conflictingReading, !causes.stale.isEmpty else { return nil }
+        for a in topology.path(to: asset) where a.id != asset {
+            if let id = causes.stale[a.id] { return id }
+        }
+        if kind == .suspectedTheft {
+            if let id = causes.stale[asset] { return id }
+            for child in topology.children(of: asset) { if let id = causes.stale[child] { return id } }
+        }
+        return nil
+    }
+
+    /// Drains the book, and re-evaluates inhibition when the upstream causes or the topology changed.
+    private mutating func finish(now: Double) -> [AlarmTransition] {
+        var out = book.takeTransitions()
+        for t in out where t.alarm.kind == .staleMeter {
+            if t.event == .raised { staleActive[t.alarm.asset] = t.alarm.id }
+            if t.event == .cleared { staleActive[t.alarm.asset] = nil }
+        }
+        let causes = currentCauses()
+        if causes != lastCauses || topologyChanged {
+            lastCauses = causes
+            topologyChanged = false
+            for a in book.alarms.values.sorted(by: { $0.id < $1.id }) {
+                let c = a.active || !a.acknowledged ? cause(for: a.kind, asset: a.asset, causes: causes) : nil
+                if c != a.suppressedBy { book.setSuppression(id: a.id, cause: c, now: now) }
+            }
+            out.append(contentsOf: book.takeTransitions())
+        }
         return out
     }
 
@@ -117,6 +229,7 @@ public struct Monitor: Sendable {
             case .assetRegistered(let r):
                 row.registrations += 1
                 topology.register(r, origin: e.origin)
+                topologyChanged = true
             case .meterReading(let m):
                 row.readings += 1
                 out.append(contentsOf: record(m, origin: e.origin, now: now))
@@ -146,7 +259,7 @@ public struct Monitor: Sendable {
                 kind: .conflictingReading, asset: m.asset, assetName: name, stage: stage, interval: m.intervalStart,
                 message: "two readings for interval \(m.intervalStart): \(first.reading.importWh)/\(first.reading.exportWh) Wh kept, \(m.importWh)/\(m.exportWh) Wh in block \(origin.blockNumber) rejected",
                 origin: origin)
-            if let t = book.raise(c, now: now) { out.append(t) }
+            if let t = raise(c, now: now) { out.append(t) }
         }
         return out
     }
@@ -170,6 +283,8 @@ public struct Monitor: Sendable {
     private mutating func settle(_ t: UInt64, now: Double) -> [AlarmTransition] {
         var out: [AlarmTransition] = []
         settledInterval = t
+        // Stale meters first (upstream causes), so the theft alarms they explain are raised already inhibited.
+        out.append(contentsOf: checkStale(t, now: now))
         var lossByStage: [Stage: Int64] = [:]
         var unaccountedByStage: [Stage: Int64] = [:]
         for seg in topology.segments.sorted() {
@@ -194,7 +309,6 @@ public struct Monitor: Sendable {
                              importWh: tot.importWh, exportWh: tot.exportWh, lossWh: lossByStage[s] ?? 0,
                              unaccountedWh: unaccountedByStage[s] ?? 0)
         }
-        out.append(contentsOf: checkStale(t, now: now))
         return out
     }
 
@@ -206,7 +320,7 @@ public struct Monitor: Sendable {
                              Energy.format(excess), pct, Energy.format(j.throughputWh), Energy.format(j.expectedLossWh), j.cusum)
             let c = AlarmCondition(kind: .suspectedTheft, asset: asset.id, assetName: asset.name, stage: asset.stage,
                                    interval: j.interval, message: msg, origin: ledger.entry(asset.id, j.interval)?.origin)
-            return book.raise(c, now: now).map { [$0] } ?? []
+            return raise(c, now: now).map { [$0] } ?? []
         }
         return book.clear(.suspectedTheft, asset: asset.id, now: now, message: "balance back within the loss band").map { [$0] } ?? []
     }
@@ -215,11 +329,15 @@ public struct Monitor: Sendable {
         var out: [AlarmTransition] = []
         let limit = configuration.staleIntervals * UInt64(intervalSeconds)
         guard t >= limit else { return [] }
-        for (asset, last) in ledger.lastReported where last + limit <= t {
+        // Upstream meters first, so the ones below are raised already inhibited.
+        let stale = ledger.lastReported.filter { $0.value + limit <= t }
+            .map { (asset: $0.key, last: $0.value, depth: topology.path(to: $0.key).count) }
+            .sorted { $0.depth != $1.depth ? $0.depth < $1.depth : $0.asset.hex < $1.asset.hex }
+        for (asset, last, _) in stale {
             let a = topology[asset]
             let c = AlarmCondition(kind: .staleMeter, asset: asset, assetName: a?.name ?? asset.short, stage: a?.stage,
                                    interval: last, message: "no reading since interval \(last) (\((t - last) / UInt64(intervalSeconds)) intervals)")
-            if let tr = book.raise(c, now: now) { out.append(tr) }
+            if let tr = raise(c, now: now) { out.append(tr) }
         }
         return out
     }
@@ -236,7 +354,7 @@ public struct Monitor: Sendable {
                     let why = n.connection == .refused ? "refused" : "unreachable for \(Int(now - since)) s"
                     let c = AlarmCondition(kind: .nodeDown, asset: id, assetName: n.name, stage: nil,
                                            message: "node \(why)\(n.lastError.map { ": " + $0 } ?? "")")
-                    if let t = book.raise(c, now: now) { out.append(t) }
+                    if let t = raise(c, now: now) { out.append(t) }
                 }
             } else {
                 nodeDownSince[n.endpoint] = nil
@@ -245,7 +363,7 @@ public struct Monitor: Sendable {
             if n.trust == .divergent || n.trust == .untrusted {
                 let c = AlarmCondition(kind: .nodeDivergent, asset: id, assetName: n.name, stage: nil,
                                        message: n.trust == .untrusted ? "served a block whose hash does not match its header" : "disagrees with the quorum on a block hash")
-                if let t = book.raise(c, now: now) { out.append(t) }
+                if let t = raise(c, now: now) { out.append(t) }
             } else if n.trust == .verified, let t = book.clear(.nodeDivergent, asset: id, now: now) {
                 out.append(t)
             }
@@ -255,8 +373,22 @@ public struct Monitor: Sendable {
 
     // MARK: Operator actions
 
-    public mutating func acknowledge(alarm id: Int, by who: String, now: Double) -> AlarmTransition? {
-        book.acknowledge(id: id, by: who, now: now)
+    public mutating func acknowledge(alarm id: Int, by who: String, comment: String? = nil, now: Double) -> AlarmTransition? {
+        let t = book.acknowledge(id: id, by: who, comment: comment, now: now)
+        _ = book.takeTransitions()
+        return t
+    }
+
+    /// Acknowledge, shelve, unshelve, comment, out of service, return to service.
+    /// Returns every transition made (journal them before reporting the action done).
+    public mutating func perform(_ action: OperatorAction, on id: Int, by who: String, now: Double) throws(AlarmActionError) -> [AlarmTransition] {
+        do {
+            try book.perform(action, on: id, by: who, now: now)
+        } catch {
+            _ = book.takeTransitions()
+            throw error
+        }
+        return book.takeTransitions()
     }
 
     // MARK: Output
@@ -264,7 +396,9 @@ public struct Monitor: Sendable {
     public func snapshot(now: Double) -> MonitorSnapshot {
         MonitorSnapshot(chainId: chainId, simulated: configuration.simulated, head: head, headSeenAt: headSeenAt,
                         nodes: nodes, settledInterval: settledInterval, intervalSeconds: intervalSeconds,
-                        stages: stageFlows, recentBlocks: recentBlocks, alarms: book.visible, warnings: warnings, now: now)
+                        stages: stageFlows, recentBlocks: recentBlocks, alarms: book.visible, warnings: warnings, now: now,
+                        inhibited: book.inhibited, shelved: book.shelved, outOfService: book.outOfService,
+                        kpis: book.kpis(now: now))
     }
 }
 

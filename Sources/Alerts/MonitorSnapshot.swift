@@ -59,11 +59,23 @@ public struct MonitorSnapshot: Sendable, Equatable {
     public var warnings: [String]
     /// Wall-clock unix seconds when the snapshot was made.
     public var now: Double
+    /// Suppressed by design: explained by an upstream alarm (`suppressedBy`), shown as "N inhibited"; most urgent first.
+    public var inhibited: [Alarm]
+    /// Shelved (timed or one-shot), still evaluated underneath.
+    public var shelved: [Alarm]
+    /// Out of service, still evaluated underneath.
+    public var outOfService: [Alarm]
+    /// Alarm-system KPIs (EEMUA 191 / ISA-18.2): rate, flood, stale, chattering, bad actors, priority mix.
+    public var kpis: AlarmSystemKPIs
+
+    public var inhibitedCount: Int { inhibited.count }
 
     public init(chainId: UInt64? = nil, simulated: Bool = false, head: BlockHeader? = nil, headSeenAt: Double? = nil,
                 nodes: [NodeStatus] = [], settledInterval: UInt64? = nil, intervalSeconds: UInt32 = 900,
                 stages: [StageFlow] = [], recentBlocks: [BlockRow] = [], alarms: [Alarm] = [],
-                warnings: [String] = [], now: Double = 0) {
+                warnings: [String] = [], now: Double = 0, inhibited: [Alarm] = [], shelved: [Alarm] = [],
+                outOfService: [Alarm] = [], kpis: AlarmSystemKPIs = AlarmSystemKPIs()) {
+        self.inhibited = inhibited; self.shelved = shelved; self.outOfService = outOfService; self.kpis = kpis
         self.chainId = chainId; self.simulated = simulated; self.head = head; self.headSeenAt = headSeenAt
         self.nodes = nodes; self.settledInterval = settledInterval; self.intervalSeconds = intervalSeconds
         self.stages = stages; self.recentBlocks = recentBlocks; self.alarms = alarms; self.warnings = warnings

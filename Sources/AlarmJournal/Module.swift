@@ -1,1 +1,0 @@
-// AlarmJournal: the durable, append-only record of every alarm transition and operator action (SQLite via GRDB).
