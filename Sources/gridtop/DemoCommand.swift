@@ -13,6 +13,8 @@ struct DemoCommand: AsyncParsableCommand {
 
     @OptionGroup var simulation: SimulationOptions
     @OptionGroup var screen: ScreenOptions
+    @Option(help: "Alarm journal (SQLite) path; default: a new file for this demo run in the temporary folder.")
+    var db: String?
 
     func run() async throws {
         FileLogHandler.bootstrap()
@@ -21,7 +23,10 @@ struct DemoCommand: AsyncParsableCommand {
         if let truth = simulation.truth { try network.writeGroundTruth(to: truth) }
         var config = MonitorConfiguration()
         config.simulated = true
-        try await Dashboard.run(nodes: urls.map { NodeEndpoint(url: $0) }, monitor: config, screen: screen)
+        // Each demo run is a new simulated chain: restoring an earlier run's alarms would mislead.
+        let dbPath = db ?? NSTemporaryDirectory() + "gridtop-demo-\(ProcessInfo.processInfo.processIdentifier).sqlite"
+        try await Dashboard.run(nodes: urls.map { NodeEndpoint(url: $0) }, monitor: config, screen: screen,
+                                journal: (dbPath, simulation.chainId))
         await network.stop()
     }
 }
@@ -36,6 +41,8 @@ struct WatchCommand: AsyncParsableCommand {
     @Option(help: "The chain id to expect; a node reporting another is refused.")
     var chainId: UInt64?
     @OptionGroup var screen: ScreenOptions
+    @Option(help: "Alarm journal (SQLite) path; default: $XDG_DATA_HOME/gridtop/chain-<id>.sqlite.")
+    var db: String?
 
     func validate() throws {
         guard !nodes.isEmpty else { throw ValidationError("give at least one --node ws://HOST:PORT") }
@@ -47,19 +54,20 @@ struct WatchCommand: AsyncParsableCommand {
     func run() async throws {
         FileLogHandler.bootstrap()
         try await Dashboard.run(nodes: nodes.map { NodeEndpoint(url: $0) }, monitor: MonitorConfiguration(),
-                                screen: screen, expectedChainId: chainId)
+                                screen: screen, expectedChainId: chainId, journal: (db, chainId))
     }
 }
 
 /// The interactive dashboard: ledger client → monitor → screen.
 enum Dashboard {
     static func run(nodes: [NodeEndpoint], monitor: MonitorConfiguration, screen: ScreenOptions,
-                    expectedChainId: UInt64? = nil) async throws {
+                    expectedChainId: UInt64? = nil, journal: (dbPath: String?, chainId: UInt64?)? = nil) async throws {
         var clientConfig = LedgerClientConfiguration(nodes: nodes)
         clientConfig.expectedChainId = expectedChainId
         let client = LedgerClient(configuration: clientConfig, logger: Logger(label: "gridtop.ledger"))
         let box = SnapshotBox()
         let service = MonitorService(configuration: monitor, box: box, sink: { _ in })
+        if let journal { try await service.enableJournal(dbPath: journal.dbPath, chainId: journal.chainId) }
         let pipeline = Task { try await service.run(client: client) }
         var operatorOptions = OperatorOptions()
         operatorOptions.readOnly = screen.readOnly

@@ -11,7 +11,7 @@ struct Gridtop: AsyncParsableCommand {
             and raises alarms — above all suspected electricity theft.
             """,
         version: "0.1.0",
-        subcommands: [DemoCommand.self, WatchCommand.self, AlertsCommand.self, SimCommand.self],
+        subcommands: [DemoCommand.self, WatchCommand.self, AlertsCommand.self, AlarmsCommand.self, SimCommand.self],
         defaultSubcommand: DemoCommand.self
     )
 }

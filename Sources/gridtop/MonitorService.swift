@@ -1,3 +1,4 @@
+import AlarmJournal
 import Alerts
 import ChainCore
 import Foundation
@@ -6,8 +7,8 @@ import LedgerClient
 import OperatorTUI
 
 /// Owns the pure `Monitor` and connects it to the edges: ledger updates in,
-/// alarm transitions out to a sink (the JSON stream, later the journal),
-/// snapshots out to the screen's mailbox.
+/// alarm transitions out — first to the journal (durable), then to the sink
+/// (the JSON stream) — and snapshots out to the screen's mailbox.
 actor MonitorService {
     private var monitor: Monitor
     private var screen = ScreenDataBuilder()
@@ -15,6 +16,9 @@ actor MonitorService {
     private var consensus: ConsensusHealth?
     private let box: SnapshotBox?
     private let sink: @Sendable (AlarmTransition) -> Void
+    private var journal: JournalLink?
+    private var journalling = false
+    private var dbPath: String?
 
     init(configuration: MonitorConfiguration, box: SnapshotBox?, sink: @escaping @Sendable (AlarmTransition) -> Void) {
         monitor = Monitor(configuration: configuration)
@@ -24,8 +28,22 @@ actor MonitorService {
 
     private var now: Double { Date().timeIntervalSince1970 }
 
+    /// Journals every transition. Opens now when the chain id is known (demo,
+    /// `--chain-id`), else on the first `.chain(id)`. Call before `run`.
+    func enableJournal(dbPath: String? = nil, chainId: UInt64? = nil) throws {
+        journalling = true
+        self.dbPath = dbPath
+        if let chainId {
+            let (link, book) = try JournalLink.open(chainId: chainId, dbPath: dbPath, policies: monitor.configuration.alarmPolicies)
+            journal = link
+            monitor.restore(book)
+            publish()
+        }
+    }
+
     func apply(_ update: LedgerUpdate) {
-        for t in monitor.apply(update, now: now) { sink(t) }
+        if case .chain(let id) = update, journalling, journal == nil { openJournal(chainId: id) }
+        emit(monitor.apply(update, now: now))
         if box != nil { screen.record(update) }
         publish()
     }
@@ -36,29 +54,83 @@ actor MonitorService {
     }
 
     func tick() {
-        for t in monitor.tick(now: now) { sink(t) }
+        if var link = journal {
+            do {
+                // Actions taken by `gridtop alarms …` in another process.
+                let foreign = try link.foreignTransitions()
+                journal = link
+                if !foreign.isEmpty {
+                    monitor.replay(foreign)
+                    for t in foreign { sink(t) }
+                }
+            } catch {
+                _ = monitor.apply(.warning("alarm journal: cannot read: \(error)"), now: now)
+            }
+        }
+        emit(monitor.tick(now: now))
         publish()
     }
 
-    func acknowledge(alarm id: Int, by who: String) {
-        if let t = monitor.acknowledge(alarm: id, by: who, now: now) { sink(t) }
+    /// An operator action. Returns only once durable; on error nothing changed.
+    @discardableResult
+    func perform(_ action: OperatorAction, on id: Int, by who: String) throws -> [AlarmTransition] {
+        var next = monitor
+        let ts = try next.perform(action, on: id, by: who, now: now)
+        try journal?.record(ts)
+        monitor = next
+        for t in ts { sink(t) }
         publish()
+        return ts
+    }
+
+    /// An operator's action from the screen; a refusal is shown as a warning.
+    func perform(_ command: OperatorCommand, by who: String) {
+        let (id, action): (Int, OperatorAction)
+        switch command {
+        case .acknowledge(let alarmID, _):
+            (id, action) = (alarmID, .acknowledge(comment: nil))
+        case .shelve(let alarmID, _, let duration, let reason):
+            switch duration {
+            case .seconds(let s): (id, action) = (alarmID, .shelve(.timed, until: now + Double(s), reason: reason))
+            case .untilCleared: (id, action) = (alarmID, .shelve(.oneShot, until: nil, reason: reason))
+            }
+        case .unshelve(let alarmID, _):
+            (id, action) = (alarmID, .unshelve(reason: nil))
+        case .comment(let alarmID, _, let text):
+            (id, action) = (alarmID, .comment(text))
+        }
+        do {
+            try perform(action, on: id, by: who)
+        } catch {
+            _ = monitor.apply(.warning("\(action.event.rawValue) of alarm \(id) refused: \(error)"), now: now)
+            publish()
+        }
+    }
+
+    private func openJournal(chainId: UInt64) {
+        do {
+            let (link, book) = try JournalLink.open(chainId: chainId, dbPath: dbPath, policies: monitor.configuration.alarmPolicies)
+            journal = link
+            monitor.restore(book)
+        } catch {
+            _ = monitor.apply(.warning("alarm journal: cannot open: \(error)"), now: now)
+        }
+    }
+
+    /// Journal first (fsync), then the stream.
+    private func emit(_ transitions: [AlarmTransition]) {
+        guard !transitions.isEmpty else { return }
+        do {
+            try journal?.record(transitions)
+        } catch {
+            _ = monitor.apply(.warning("alarm journal: write failed, \(transitions.count) transitions not journalled: \(error)"), now: now)
+        }
+        for t in transitions { sink(t) }
     }
 
     private func publish() {
         guard let box else { return }
         box.publish(screen.build(monitor, consensus: consensus, now: now))
-    }
-
-    /// An operator's action from the screen.
-    func perform(_ command: OperatorCommand, by who: String) {
-        switch command {
-        case .acknowledge(let id, _):
-            acknowledge(alarm: id, by: who)
-        case .shelve, .unshelve, .comment:
-            // Wired when the alarm engine gains shelving and comments (issue #5).
-            break
-        }
     }
 
     /// Runs the ledger client into this service until cancelled, with a one-second tick for time-driven checks.

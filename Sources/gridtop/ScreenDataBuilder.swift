@@ -47,7 +47,34 @@ struct ScreenDataBuilder {
         }
         var data = ScreenData(snapshot: snapshot, grid: cachedGrid, assets: cachedAssets, blocks: cachedBlocks)
         if let consensus { data.consensus = stats(consensus, derived: data.consensusOrDerived) }
+        alarmExtras(snapshot, into: &data)
         return data
+    }
+
+    /// KPIs, and why alarms are hidden (shelved, inhibited, out of service), for the Alarms view.
+    private func alarmExtras(_ s: MonitorSnapshot, into data: inout ScreenData) {
+        let k = s.kpis
+        data.kpis = AlarmKPIs(alarmsLast10Min: k.alarmsLast10Minutes, alarmsPerHour: k.averagePer10Minutes * 6,
+                              flood: k.inFlood, timeInFlood: k.percentTimeInFlood / 100, stale: k.staleAlarms,
+                              chattering: k.chattering.count)
+        data.hiddenAlarms = s.inhibited + s.shelved + s.outOfService
+        data.shelvedCount = s.shelved.count
+        data.inhibitedCount = s.inhibited.count
+        var byId: [Int: Alarm] = [:]
+        for a in s.alarms + data.hiddenAlarms { byId[a.id] = a }
+        for a in byId.values {
+            var note = AlarmAnnotation()
+            if let sh = a.shelving {
+                note.shelvedUntil = sh.until ?? .infinity
+                note.shelveReason = sh.reason
+                note.shelvedBy = sh.by
+            }
+            if let cause = a.suppressedBy {
+                note.inhibitedBy = byId[cause].map { "\($0.kind.rawValue) on \($0.assetName)" } ?? "alarm \(cause)"
+            }
+            if let c = a.lastComment { note.comments = [c] }
+            if note != AlarmAnnotation() { data.annotations[a.id] = note }
+        }
     }
 
     /// The probe's validators and engine, with block intervals from the blocks on screen.
