@@ -204,9 +204,7 @@ extension SimulatedNetwork {
         let servers = self.servers
         switch fault {
         case .reorg(let depth):
-            guard let ledger else { return }
-            guard let (orphaned, branch) = ledger.reorg(depth: depth, timestamp: Self.unixNow()) else { return }
-            hub.publishReorg(orphaned: orphaned, branch: branch, contract: Self.meteringContract)
+            reorg(depth: depth)
             return
         default: break
         }
@@ -224,6 +222,15 @@ extension SimulatedNetwork {
         case .disableNamespace(let ns): server.faults.update { $0.disabledNamespaces.insert(ns) }
         case .reorg: break
         }
+    }
+
+    /// Reorganises the shared chain (see `Ledger.reorg`) and pushes it to every subscriber
+    /// as geth does. Returns the orphaned blocks (ascending).
+    @discardableResult
+    func reorg(depth: Int) -> [SimBlock] {
+        guard let ledger, let (orphaned, branch) = ledger.reorg(depth: depth, timestamp: Self.unixNow()) else { return [] }
+        hub.publishReorg(orphaned: orphaned, branch: branch, contract: Self.meteringContract)
+        return orphaned
     }
 
     /// Clears a node's standing faults (latency, lag, lie, chain id, namespaces).

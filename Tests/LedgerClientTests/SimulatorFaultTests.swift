@@ -163,11 +163,16 @@ final class SimulatorFaultTests: LoopbackTestCase {
         let rec = follow(net, urls)
         await assertMatchesLedger(rec, net, minHeight: 12)
         for depth in [1, 3, 6] {
-            let retractsBefore = await rec.retracts.count
-            await net.inject(.reorg(depth: depth))
-            await eventually("depth-\(depth) reorg retracted", timeout: .seconds(4)) {
-                await rec.retracts.count >= retractsBefore + depth
+            let orphaned = Set(net.reorg(depth: depth).map(\.hash))
+            XCTAssertEqual(orphaned.count, depth)
+            await eventually("depth-\(depth) reorg: no orphan shown, canonical tip", timeout: .seconds(4)) {
+                let live = await rec.liveBlocks
+                guard let tip = live.last else { return false }
+                return !live.contains { orphaned.contains($0.header.hash) }
+                    && net.ledger!.block(number: tip.header.number)?.hash == tip.header.hash
             }
+            let retracted = Set(await rec.retracts.map(\.1))
+            XCTAssertFalse(retracted.isDisjoint(with: orphaned), "depth-\(depth) reorg retracted blocks")
             try await Task.sleep(for: .milliseconds(300))
         }
         // Every retracted block is off the chain now; what remains is exactly the ledger.
@@ -209,8 +214,7 @@ final class SimulatorFaultTests: LoopbackTestCase {
         }
         XCTAssertGreaterThan(removed, 0, "removed: true logs pushed")
         XCTAssertTrue(headAtExistingHeight, "newHeads at an existing height")
-        let retracted = await rec.retracts.count
-        XCTAssertGreaterThan(retracted, 0)
+        await eventually("client retracted the orphans") { await rec.retracts.count > 0 }
         await assertMatchesLedger(rec, net, minHeight: headBefore + 2)
     }
 
