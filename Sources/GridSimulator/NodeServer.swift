@@ -88,7 +88,9 @@ final class NodeServer: Sendable {
         let failure = Locked<(any Error)?>(nil)
         let app = Application(
             router: router,
-            server: .http1WebSocketUpgrade(webSocketRouter: wsRouter),
+            // Frames up to the message limit both ways, as geth (one frame per message, no 16 KiB cap).
+            server: .http1WebSocketUpgrade(webSocketRouter: wsRouter,
+                                           configuration: .init(maxFrameSize: Self.maxMessageBytes)),
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "gridtop-sim"),
             onServerRunning: { channel in
                 portContinuation.yield(channel.localAddress?.port ?? port)
