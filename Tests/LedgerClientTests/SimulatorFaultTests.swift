@@ -295,3 +295,23 @@ final class SimulatorFaultTests: LoopbackTestCase {
         }
     }
 }
+
+extension SimulatorFaultTests {
+    /// Without a configured chain id, one node on another chain must not decide it for the others.
+    func testMinorityOnAnotherChainCannotPoisonALearnedChainId() async throws {
+        for wrong in 0..<3 {
+            let (net, urls) = try await startNetwork(simConfig(nodes: 3))
+            await net.inject(.chainId(99), node: wrong)
+            let rec = follow(net, urls) { $0.expectedChainId = nil }
+            await eventually("node\(wrong) refused, the others followed") {
+                guard let s = await rec.lastStatus else { return false }
+                return s.indices.allSatisfy { s[$0].connection == ($0 == wrong ? .refused : .connected) }
+            }
+            await assertMatchesLedger(rec, net, minHeight: 15)
+            let chain = await rec.updates.compactMap { if case .chain(let id) = $0 { return id }; return nil }
+            XCTAssertEqual(chain, [net.config.chainId])
+            for t in tasks { t.cancel() }
+            await net.stop()
+        }
+    }
+}
