@@ -82,6 +82,8 @@ final class Ledger: Sendable {
     let validators: [Address]
     private let state = Locked(State())
     private let bloomBits = BloomCache()
+    /// Held while a block is produced or the chain reorganised: one writer at a time.
+    private let production = Locked(())
 
     static let gasLimit: UInt64 = 0x1fff_ffff_ffff_ff  // Besu's default for permissioned chains (max safe JS int)
     /// QBFT's mixHash ("ctical byzantine fault tolerance"): marks the header as QBFT/IBFT2.
@@ -155,6 +157,10 @@ final class Ledger: Sendable {
     /// Seals the next block with every pending transaction that is due.
     @discardableResult
     func produceBlock(timestamp: UInt64) -> SimBlock {
+        production.withLock { _ in produceBlockLocked(timestamp: timestamp) }
+    }
+
+    private func produceBlockLocked(timestamp: UInt64) -> SimBlock {
         // Take what is due under the lock; hash and seal outside it, so readers
         // (eth_blockNumber, eth_getLogs) never wait for keccak. One producer only.
         let (parent, due, nonces) = state.withLock { s -> (SimBlock, [PendingTransaction], [UInt64]) in
@@ -195,6 +201,71 @@ final class Ledger: Sendable {
             for (i, t) in txs.enumerated() { s.txByHash[t.hash] = (number, i) }
         }
         return block
+    }
+
+    // MARK: Forks
+
+    /// Replaces the last `depth` blocks (never genesis) with another branch of the same
+    /// length, so the new head is at an existing height. The branch holds the same
+    /// transactions one block later (its first block is empty; the last orphaned block's
+    /// transactions join the branch's last block), with another proposer and state root:
+    /// every event stays on the chain once, in other blocks. Returns the orphaned blocks
+    /// and the branch (both ascending), or nil when the chain is too short.
+    func reorg(depth: Int, timestamp: UInt64) -> (orphaned: [SimBlock], branch: [SimBlock])? {
+        production.withLock { _ -> ([SimBlock], [SimBlock])? in
+            let (ancestor, orphaned) = state.withLock { s -> (SimBlock, [SimBlock]) in
+                let n = s.blocks.count - 1
+                let k = max(0, min(depth, n))
+                return (s.blocks[n - k], Array(s.blocks[(n - k + 1)...]))
+            }
+            guard !orphaned.isEmpty else { return nil }
+            let k = orphaned.count
+            var groups: [[SimBlock]] = [[]]
+            if k > 1 { groups += orphaned[0..<(k - 2)].map { [$0] } + [Array(orphaned[(k - 2)...])] } else { groups = [orphaned] }
+            var parent = ancestor
+            var branch: [SimBlock] = []
+            for (j, group) in groups.enumerated() {
+                let number = ancestor.number + 1 + UInt64(j)
+                var txs: [SimTransaction] = []
+                var events: [GridEvent] = []
+                var eventTx: [UInt32] = []
+                for b in group {
+                    for t in b.transactions {
+                        let start = events.count
+                        events += b.events[t.logs]
+                        eventTx += [UInt32](repeating: UInt32(txs.count), count: t.logs.count)
+                        txs.append(SimTransaction(hash: t.hash, from: t.from, nonce: t.nonce, input: t.input, gas: t.gas,
+                                                  gasUsed: t.gasUsed, logs: start..<events.count, v: t.v, r: t.r, s: t.s))
+                    }
+                }
+                let miner = validators.isEmpty ? Address.zero : validators[Int((number + 1) % UInt64(validators.count))]
+                let stateRoot = Keccak256.bytes32(parent.header.stateRoot.bytes + Bytes32(uint: number).bytes
+                                                  + txs.flatMap(\.hash.bytes) + Array("fork".utf8))
+                let orphanTime = orphaned[min(j, k - 1)].header.timestamp
+                let block = Self.seal(number: number, parent: parent.hash,
+                                      timestamp: max(parent.header.timestamp, min(timestamp, orphanTime)), miner: miner,
+                                      stateRoot: stateRoot, transactions: txs, events: events, eventTx: eventTx,
+                                      contract: contract, bloomBits: bloomBits,
+                                      extraData: Self.qbftExtraData(validators: validators,
+                                                                    seals: Self.commitSeals(validators, number: number,
+                                                                                            parent: parent.hash)))
+                branch.append(block)
+                parent = block
+            }
+            state.withLock { s in
+                for o in orphaned {
+                    s.byHash[o.hash] = nil
+                    for t in o.transactions { s.txByHash[t.hash] = nil }
+                }
+                s.blocks.removeLast(k)
+                for b in branch {
+                    s.blocks.append(b)
+                    s.byHash[b.hash] = b.number
+                    for (i, t) in b.transactions.enumerated() { s.txByHash[t.hash] = (b.number, i) }
+                }
+            }
+            return (orphaned, branch)
+        }
     }
 
     static func transaction(_ p: PendingTransaction, nonce: UInt64, logStart: Int, chainId: UInt64) -> SimTransaction {

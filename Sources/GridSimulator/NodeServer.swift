@@ -14,6 +14,9 @@ final class NodeServer: Sendable {
     let hub: SubscriptionHub
     private let task = Locked<Task<Void, Never>?>(nil)
     private let boundPort = Locked<Int?>(nil)
+    private let boundHost = Locked<String?>(nil)
+    /// This node's standing faults (shared with its RPC service and sessions).
+    var faults: NodeFaults { service.faults }
 
     static let maxMessageBytes = 16 << 20
 
@@ -29,19 +32,23 @@ final class NodeServer: Sendable {
     func start(host: String, port: Int) async throws -> Int {
         let service = self.service
         let hub = self.hub
+        let faults = self.faults
+        let index = self.index
         let logger = Logger(label: "gridtop-sim.node\(index)", factory: { _ in SwiftLogNoOpLogHandler() })
 
         let router = Router(context: BasicWebSocketRequestContext.self)
         router.post("/") { request, _ -> Response in
             var request = request
             let body = try await request.collectBody(upTo: Self.maxMessageBytes)
+            let latency = faults.latency
+            if latency > .zero { try await Task.sleep(for: latency) }
             let reply = service.handle(text: String(buffer: body), session: nil) ?? ""
             return Response(status: .ok, headers: [.contentType: "application/json"],
                             body: ResponseBody(byteBuffer: ByteBuffer(string: reply)))
         }
         let wsRouter = Router(context: BasicWebSocketRequestContext.self)
         wsRouter.ws("/") { inbound, outbound, _ in
-            let session = hub.open()
+            let session = hub.open(node: index, faults: faults, ledger: service.ledger)
             defer { hub.close(session) }
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
@@ -58,7 +65,16 @@ final class NodeServer: Sendable {
                             case .text(let s): text = s
                             case .binary(let b): text = String(buffer: b)
                             }
-                            if let reply = service.handle(text: text, session: session) { session.send(reply) }
+                            let latency = faults.latency
+                            if latency > .zero {
+                                // A slow node: every answer comes late (computed when it is sent).
+                                Task {
+                                    try? await Task.sleep(for: latency)
+                                    if let reply = service.handle(text: text, session: session) { session.send(reply) }
+                                }
+                            } else if let reply = service.handle(text: text, session: session) {
+                                session.send(reply)
+                            }
                         }
                     } catch {}
                 }
@@ -72,7 +88,9 @@ final class NodeServer: Sendable {
         let failure = Locked<(any Error)?>(nil)
         let app = Application(
             router: router,
-            server: .http1WebSocketUpgrade(webSocketRouter: wsRouter),
+            // Frames up to the message limit both ways, as geth (one frame per message, no 16 KiB cap).
+            server: .http1WebSocketUpgrade(webSocketRouter: wsRouter,
+                                           configuration: .init(maxFrameSize: Self.maxMessageBytes)),
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "gridtop-sim"),
             onServerRunning: { channel in
                 portContinuation.yield(channel.localAddress?.port ?? port)
@@ -91,7 +109,21 @@ final class NodeServer: Sendable {
                                              reason: failure.withLock { $0.map { "\($0)" } } ?? "server stopped")
         }
         boundPort.withLock { $0 = bound }
+        boundHost.withLock { $0 = host }
         return bound
+    }
+
+    /// A node restart: the server goes away (listening socket and connections), and after
+    /// `down` serves the same chain again on the same port. Retries the bind for a while.
+    func restart(after down: Duration) async {
+        guard let port, let host = boundHost.withLock({ $0 }) else { return }
+        hub.closeAll(node: index)
+        await stop()
+        try? await Task.sleep(for: down)
+        for _ in 0..<50 {
+            if (try? await start(host: host, port: port)) != nil { return }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
     }
 
     func stop() async {

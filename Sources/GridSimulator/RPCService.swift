@@ -9,6 +9,17 @@ struct RPCService: Sendable {
     let ledger: Ledger
     let hub: SubscriptionHub
     let peerCount: Int
+    /// This node's standing faults (lag, lie, chain id, disabled namespaces).
+    var faults = NodeFaults()
+
+    /// The head this node serves (behind the chain when lagging).
+    var headNumber: UInt64 {
+        let h = ledger.headNumber, lag = faults.lag
+        return h > lag ? h - lag : 0
+    }
+
+    /// A block as this node knows it: nothing above its head.
+    func visible(_ b: SimBlock?) -> SimBlock? { b.flatMap { $0.number <= headNumber ? $0 : nil } }
 
     static let clientVersion = "gridtop-sim/0.1 (SIMULATED)"
     static let maxBatch = 1000
@@ -60,31 +71,46 @@ struct RPCService: Sendable {
         case .null: args = []
         default: throw RPCError(code: RPCError.invalidParams, message: "non-array args")
         }
+        let f = faults.current
+        if let dot = method.firstIndex(of: "_"), f.disabledNamespaces.contains(String(method[..<dot])) {
+            throw RPCError(code: RPCError.methodNotFound, message: "the method \(method) does not exist/is not available")
+        }
+        let chainId = f.chainId ?? ledger.chainId
         switch method {
-        case "eth_chainId": return .string(Hex.quantity(ledger.chainId))
-        case "net_version": return .string(String(ledger.chainId))
+        case "eth_chainId": return .string(Hex.quantity(chainId))
+        case "net_version": return .string(String(chainId))
         case "net_peerCount": return .string(Hex.quantity(UInt64(max(peerCount, 0))))
         case "net_listening": return .bool(true)
         case "web3_clientVersion": return .string(Self.clientVersion)
         case "eth_syncing": return .bool(false)
-        case "eth_blockNumber": return .string(Hex.quantity(ledger.headNumber))
+        case "eth_blockNumber": return .string(Hex.quantity(headNumber))
         case "eth_getBlockByNumber":
             let number = try blockNumber(try arg(args, 0), index: 0)
             let full = try fullTx(args)
-            guard let b = ledger.block(number: number) else { return .null }
-            return blockJSON(b, full: full)
+            guard let b = visible(ledger.block(number: number)) else { return .null }
+            return blockJSON(b, full: full, lie: f.lie)
         case "eth_getBlockByHash":
             let hash = try bytes32(try arg(args, 0), index: 0)
             let full = try fullTx(args)
-            guard let b = ledger.block(hash: hash) else { return .null }
-            return blockJSON(b, full: full)
+            guard let b = visible(ledger.block(hash: hash)) else { return .null }
+            return blockJSON(b, full: full, lie: f.lie)
         case "eth_getBlockTransactionCountByNumber":
             let number = try blockNumber(try arg(args, 0), index: 0)
-            return ledger.block(number: number).map { .string(Hex.quantity(UInt64($0.transactions.count))) } ?? .null
+            return visible(ledger.block(number: number)).map { .string(Hex.quantity(UInt64($0.transactions.count))) } ?? .null
         case "eth_getTransactionByHash":
             let hash = try bytes32(try arg(args, 0), index: 0)
-            guard let (b, i) = ledger.transaction(hash: hash) else { return .null }
+            guard let (b, i) = ledger.transaction(hash: hash), visible(b) != nil else { return .null }
             return transactionJSON(b, i)
+        case "qbft_getValidatorsByBlockNumber", "qbft_getValidatorsByBlockHash":
+            let b = method.hasSuffix("Hash")
+                ? visible(ledger.block(hash: try bytes32(try arg(args, 0), index: 0)))
+                : visible(ledger.block(number: try blockNumber(args.first ?? .string("latest"), index: 0)))
+            guard b != nil else { throw RPCError(code: -32000, message: "Block not found") }
+            return .array(ledger.validators.map { .string($0.hex) })
+        case "qbft_getSignerMetrics":
+            return signerMetrics(args)
+        case "qbft_getPendingVotes":
+            return .object([:])
         case "eth_getLogs":
             return try getLogs(try arg(args, 0))
         case "eth_subscribe":
@@ -145,7 +171,7 @@ struct RPCService: Sendable {
     func blockNumber(_ v: JSON, index: Int) throws(RPCError) -> UInt64 {
         guard let s = v.stringValue else { throw invalid(index, "expected a block number or tag") }
         switch s {
-        case "latest", "pending", "safe", "finalized": return ledger.headNumber
+        case "latest", "pending", "safe", "finalized": return headNumber
         case "earliest": return 0
         default:
             do { return try Hex.quantity(s) } catch { throw invalid(index, error.description) }
@@ -208,12 +234,12 @@ struct RPCService: Sendable {
                 throw RPCError(code: RPCError.invalidParams,
                                message: "cannot specify both BlockHash and FromBlock/ToBlock, choose one or the other")
             }
-            guard let b = ledger.block(hash: try bytes32(h, index: 0)) else {
+            guard let b = visible(ledger.block(hash: try bytes32(h, index: 0))) else {
                 throw RPCError(code: -32000, message: "unknown block")
             }
             from = b.number; to = b.number
         } else {
-            let head = ledger.headNumber
+            let head = headNumber
             from = try v["fromBlock"].flatMap { $0.isNull ? nil : $0 }.map { (j: JSON) throws(RPCError) in try blockNumber(j, index: 0) } ?? head
             to = try v["toBlock"].flatMap { $0.isNull ? nil : $0 }.map { (j: JSON) throws(RPCError) in try blockNumber(j, index: 0) } ?? head
             if from > to { throw RPCError(code: RPCError.invalidParams, message: "invalid block range params") }
@@ -224,8 +250,28 @@ struct RPCService: Sendable {
 
     // MARK: Results
 
-    func blockJSON(_ b: SimBlock, full: Bool) -> JSON {
-        guard case .object(var o) = b.header.json else { return .null }
+    /// Besu's `qbft_getSignerMetrics([from[, to]])`: blocks proposed per validator in the range
+    /// (default: the last 100 blocks).
+    func signerMetrics(_ args: [JSON]) -> JSON {
+        let head = headNumber
+        let to = (args.count > 1 ? try? blockNumber(args[1], index: 1) : nil).map { min($0, head) } ?? head
+        let from = (args.first.flatMap { try? blockNumber($0, index: 0) }) ?? (to > 99 ? to - 99 : 0)
+        var rows: [Address: (count: UInt64, last: UInt64)] = [:]
+        if from <= to {
+            for n in max(from, 1)...max(to, 1) where n <= to {
+                guard let b = ledger.block(number: n) else { continue }
+                rows[b.header.miner, default: (0, 0)].count += 1
+                rows[b.header.miner]!.last = n
+            }
+        }
+        return .array(rows.sorted { $0.key < $1.key }.map { a, m in
+            ["address": .string(a.hex), "proposedBlockCount": .string(Hex.quantity(m.count)),
+             "lastProposedBlockNumber": .string(Hex.quantity(m.last))]
+        })
+    }
+
+    func blockJSON(_ b: SimBlock, full: Bool, lie: Bool = false) -> JSON {
+        guard case .object(var o) = lie ? NodeFaults.tamper(b.header.json) : b.header.json else { return .null }
         o["transactions"] = .array(b.transactions.indices.map { full ? transactionJSON(b, $0) : .string(b.transactions[$0].hash.hex) })
         o["uncles"] = .array([])
         o["totalDifficulty"] = .string(Hex.quantity(b.number + 1))
@@ -255,7 +301,7 @@ struct RPCService: Sendable {
             "gasPrice": .string("0x0"),
             "value": .string("0x0"),
             "type": .string("0x0"),
-            "chainId": .string(Hex.quantity(ledger.chainId)),
+            "chainId": .string(Hex.quantity(faults.current.chainId ?? ledger.chainId)),
             "v": .string(Hex.quantity(t.v)),
             "r": .string(Self.quantity256(t.r)),
             "s": .string(Self.quantity256(t.s)),

@@ -19,6 +19,7 @@ public final class SimulatedNetwork: Sendable {
         var ledger: Ledger?
         var servers: [NodeServer] = []
         var producer: Task<Void, Never>?
+        var faultRunner: Task<Void, Never>?
         var urls: [String] = []
     }
 
@@ -44,6 +45,8 @@ public final class SimulatedNetwork: Sendable {
 
     /// The ledger being served (nil before `start()`).
     var ledger: Ledger? { run.withLock { $0.ledger } }
+    /// The running node servers, by node index.
+    var servers: [NodeServer] { run.withLock { $0.servers } }
 
     /// Starts the chain and one JSON-RPC server per node; returns their URLs (`ws://host:port`).
     public func start() async throws -> [String] {
@@ -59,9 +62,9 @@ public final class SimulatedNetwork: Sendable {
 
         var servers: [NodeServer] = []
         var urls: [String] = []
-        let service = RPCService(ledger: ledger, hub: hub, peerCount: validators.count - 1)
         do {
             for i in validators.indices {
+                let service = RPCService(ledger: ledger, hub: hub, peerCount: validators.count - 1)
                 let server = NodeServer(index: i, service: service, hub: hub)
                 servers.append(server)
                 let port = try await server.start(host: config.host, port: config.basePort.map { $0 + i } ?? 0)
@@ -77,6 +80,7 @@ public final class SimulatedNetwork: Sendable {
         run.withLock { r in
             r.servers = servers
             r.producer = producer
+            r.faultRunner = Task { [self] in await runFaults() }
             r.urls = urls
         }
         return urls
@@ -86,6 +90,8 @@ public final class SimulatedNetwork: Sendable {
     public func stop() async {
         let r = run.withLock { r -> RunState in defer { r = RunState() }; return r }
         r.producer?.cancel()
+        r.faultRunner?.cancel()
+        await r.faultRunner?.value
         hub.closeAll()
         await withTaskGroup(of: Void.self) { group in
             for s in r.servers { group.addTask { await s.stop() } }

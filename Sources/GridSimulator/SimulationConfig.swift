@@ -25,6 +25,8 @@ public struct SimulationConfig: Sendable {
     public var chainId: UInt64 = 0x4752_4944
     /// A few asset names carrying ESC sequences, bidi overrides, C0/C1 controls, very long text.
     public var hostileNames: Bool = false
+    /// Scripted faults (per node, on a schedule); see `FaultScript` for the `--fault` syntax.
+    public var faults: [FaultScript] = []
 
     public init() {}
 }

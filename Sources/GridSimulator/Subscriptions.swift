@@ -18,8 +18,15 @@ final class RPCSession: Sendable {
     private let continuation: AsyncStream<String>.Continuation
     private let subscriptions = Locked<[String: Subscription]>([:])
     private let closed = Locked(false)
+    /// The node serving this session (nil: tests' bare sessions), its faults and chain.
+    let node: Int?
+    let faults: NodeFaults?
+    let ledger: Ledger?
 
-    init() {
+    init(node: Int? = nil, faults: NodeFaults? = nil, ledger: Ledger? = nil) {
+        self.node = node
+        self.faults = faults
+        self.ledger = ledger
         (outgoing, continuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingOldest(Self.maxQueued))
     }
 
@@ -40,10 +47,17 @@ final class RPCSession: Sendable {
     var activeSubscriptions: [String: Subscription] { subscriptions.withLock { $0 } }
 
     /// Pushes a new block to this session's subscriptions (go-ethereum's notification shape).
-    func notify(block: SimBlock, contract: Address) {
+    /// A lagging node pushes the block `lag` below instead; a lying one tampers the header.
+    func notify(block new: SimBlock, contract: Address) {
         let subs = activeSubscriptions
         guard !subs.isEmpty else { return }
-        let headJSON = block.header.json
+        var block = new
+        let f = faults?.current
+        if let f, f.lag > 0 {
+            guard new.number >= f.lag, let old = ledger?.block(number: new.number - f.lag) else { return }
+            block = old
+        }
+        let headJSON = f?.lie == true ? NodeFaults.tamper(block.header.json) : block.header.json
         // Heads before logs, so a client sees a block before the events it holds.
         let ordered = subs.sorted { a, b in
             let (ha, hb) = (a.value == .newHeads, b.value == .newHeads)
@@ -60,6 +74,23 @@ final class RPCSession: Sendable {
             }
         }
     }
+
+    /// A reorganisation as go-ethereum pushes it: the orphaned blocks' logs again with
+    /// `removed: true` (newest block first), then the new branch (heads and logs) in order.
+    /// A lagging node leaves it to its regular pushes (it reaches those heights later).
+    func notifyReorg(orphaned: [SimBlock], branch: [SimBlock], contract: Address) {
+        if let f = faults?.current, f.lag > 0 { return }
+        for (id, s) in activeSubscriptions.sorted(by: { $0.key < $1.key }) {
+            guard case .logs(let filter) = s else { continue }
+            for b in orphaned.reversed() {
+                for var log in Ledger.logs(of: b, filter: filter, address: contract) {
+                    log.removed = true
+                    send(JSONRPC.subscriptionNotification(subscription: id, result: log.json).serialized())
+                }
+            }
+        }
+        for b in branch { notify(block: b, contract: contract) }
+    }
 }
 
 /// All open WebSocket sessions of all simulated nodes, and subscription ids.
@@ -73,8 +104,8 @@ final class SubscriptionHub: Sendable {
 
     init(salt: UInt64) { self.salt = salt }
 
-    func open() -> RPCSession {
-        let s = RPCSession()
+    func open(node: Int? = nil, faults: NodeFaults? = nil, ledger: Ledger? = nil) -> RPCSession {
+        let s = RPCSession(node: node, faults: faults, ledger: ledger)
         state.withLock { $0.sessions[ObjectIdentifier(s)] = s }
         return s
     }
@@ -90,6 +121,29 @@ final class SubscriptionHub: Sendable {
             return Array(st.sessions.values)
         }
         for s in all { s.finish() }
+    }
+
+    /// Closes every session of one node (its clients see the connection drop).
+    func closeAll(node: Int) {
+        let some = state.withLock { st -> [RPCSession] in
+            let mine = st.sessions.filter { $0.value.node == node }
+            for k in mine.keys { st.sessions[k] = nil }
+            return Array(mine.values)
+        }
+        for s in some { s.finish() }
+    }
+
+    /// Queues a raw frame on every session of one node (malformed and oversized frames).
+    func sendRaw(node: Int, _ text: String) {
+        let some = state.withLock { $0.sessions.values.filter { $0.node == node } }
+        for s in some where !s.isClosed { s.send(text) }
+    }
+
+    func sessionCount(node: Int) -> Int { state.withLock { $0.sessions.values.filter { $0.node == node }.count } }
+
+    func publishReorg(orphaned: [SimBlock], branch: [SimBlock], contract: Address) {
+        let all = state.withLock { Array($0.sessions.values) }
+        for s in all where !s.isClosed { s.notifyReorg(orphaned: orphaned, branch: branch, contract: contract) }
     }
 
     var sessionCount: Int { state.withLock { $0.sessions.count } }

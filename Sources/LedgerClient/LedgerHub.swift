@@ -49,6 +49,8 @@ actor LedgerHub {
     /// Hash per height agreed by the quorum (recomputed each step).
     private var canonical: [UInt64: Bytes32] = [:]
     private var checking: Set<Int> = []
+    /// Chain id reported by each node while the chain id is being learned.
+    private var chainVotes: [Int: UInt64] = [:]
     private let quorum: Int
     private var batchSize: Int { max(1, min(configuration.batchSize, RPCConnection.maxBatch)) }
     private let filterTopics: JSON
@@ -87,23 +89,62 @@ actor LedgerHub {
         if nodes[i].status.connection != .refused { nodes[i].status.connection = .connecting }
     }
 
+    /// With no configured chain id, it is learned by the same quorum as heads: once `quorum`
+    /// nodes report the same id (or, after the startup grace or once every node answered, the
+    /// one id most of them report). Until then nodes connect but nothing is synced, so one node
+    /// on another chain cannot decide the chain for the others.
     func admit(_ i: Int, chainId id: UInt64) throws {
         nodes[i].status.chainId = id
         if chainId == nil {
-            chainId = id
-            logger.info("learned chain id", metadata: ["chainId": "\(id)", "node": "\(nodes[i].status.name)"])
+            chainVotes[i] = id
+            decideChainId()
+            if chainId == nil {
+                wake()
+                return
+            }
         }
         if let expected = chainId, expected != id {
-            nodes[i].status.connection = .refused
-            let e = LedgerClientError.wrongChain(expected: expected, got: id)
-            nodes[i].status.lastError = e.description
-            logger.error("node refused", metadata: ["node": "\(nodes[i].status.name)", "error": "\(e)"])
+            let e = refuse(i, expected: expected, got: id)
             throw e
         }
         wake()
     }
 
+    @discardableResult
+    private func refuse(_ i: Int, expected: UInt64, got id: UInt64) -> LedgerClientError {
+        nodes[i].status.connection = .refused
+        let e = LedgerClientError.wrongChain(expected: expected, got: id)
+        nodes[i].status.lastError = e.description
+        logger.error("node refused", metadata: ["node": "\(nodes[i].status.name)", "error": "\(e)"])
+        if let c = nodes[i].connection { Task { await c.close(e) } }
+        nodes[i].connection = nil
+        nodes[i].head = nil
+        if followed == i { followed = nil }
+        return e
+    }
+
+    private func decideChainId() {
+        guard chainId == nil else { return }
+        var tally: [UInt64: Int] = [:]
+        for (_, id) in chainVotes { tally[id, default: 0] += 1 }
+        guard let best = tally.max(by: { $0.value < $1.value }) else { return }
+        let unique = tally.values.filter { $0 == best.value }.count == 1
+        let everyone = chainVotes.count == nodes.count
+        let graceOver = ContinuousClock.now - started >= configuration.startupGrace
+        guard best.value >= quorum || (unique && (everyone || graceOver)) else { return }
+        chainId = best.key
+        logger.info("learned chain id", metadata: ["chainId": "\(best.key)", "nodes": "\(best.value)"])
+        for (j, id) in chainVotes where id != best.key { refuse(j, expected: best.key, got: id) }
+        chainVotes = [:]
+    }
+
     func nodeLive(_ i: Int, connection: RPCConnection, clientVersion: String?, head: BlockHeader) {
+        if let expected = chainId, let id = nodes[i].status.chainId, id != expected {
+            // Refused while it was connecting (the chain id was decided meanwhile).
+            let e = refuse(i, expected: expected, got: id)
+            Task { await connection.close(e) }
+            return
+        }
         nodes[i].connection = connection
         nodes[i].status.connection = .connected
         nodes[i].status.clientVersion = clientVersion.map { scrub(i, $0) }
@@ -277,6 +318,7 @@ actor LedgerHub {
     // MARK: The loop
 
     func step(_ wake: Wake) async {
+        decideChainId()
         if !chainAnnounced, let id = chainId {
             chainAnnounced = true
             await emit(.chain(id: id))

@@ -67,18 +67,29 @@ actor RPCConnection {
         for (k, v) in settings.headers {
             if let name = HTTPField.Name(k) { fields[name] = v }
         }
+        // NIO's frame decoder drops a connection over its limit without telling why; it gets
+        // twice the limit so that a frame just over it reaches `receive`, which says so.
         let config = WebSocketClientConfiguration(
-            maxFrameSize: settings.maxFrameSize, additionalHeaders: fields, closeTimeout: .seconds(1))
+            maxFrameSize: Self.decoderFrameLimit(settings.maxFrameSize), additionalHeaders: fields, closeTimeout: .seconds(1))
         let maxMessage = settings.maxFrameSize
+        let tooLarge = LedgerClientError.malformedFrame(
+            "node sent a frame larger than the maximum frame size of \(maxMessage) bytes; connection dropped")
         do {
-            try await WebSocketClient.connect(url: settings.url, configuration: config, logger: logger) {
+            let close = try await WebSocketClient.connect(url: settings.url, configuration: config, logger: logger) {
                 inbound, outbound, _ in
                 await self.attach(outbound)
                 for try await message in inbound.messages(maxSize: maxMessage) {
                     try await self.receive(message)
                 }
             }
-            finish(.disconnected("closed by the node"))
+            if close?.closeCode == .messageTooLarge {
+                // We closed it: the node sent a frame (or message) over the limit.
+                finish(tooLarge)
+            } else {
+                finish(.disconnected("closed by the node"))
+            }
+        } catch let e as WebSocketClientError where e == .serverSentMessageTooLarge {
+            finish(tooLarge)
         } catch let e as LedgerClientError {
             finish(e)
         } catch is CancellationError {
@@ -87,6 +98,8 @@ actor RPCConnection {
             finish(.disconnected(Self.explain(error)))
         }
     }
+
+    static func decoderFrameLimit(_ max: Int) -> Int { max >= Int(Int32.max) / 2 ? Int(Int32.max) : max * 2 }
 
     /// Connection errors in words an operator can act on (the raw error follows).
     static func explain(_ error: any Error) -> String {
@@ -154,6 +167,18 @@ actor RPCConnection {
     // MARK: Inbound
 
     private func receive(_ message: WebSocketMessage) throws {
+        let size: Int
+        switch message {
+        case .text(let t): size = t.utf8.count
+        case .binary(let b): size = b.readableBytes
+        }
+        if size > settings.maxFrameSize {
+            let error = LedgerClientError.malformedFrame(
+                "node sent a frame of \(size) bytes, larger than the maximum frame size of \(settings.maxFrameSize) bytes; connection dropped")
+            logger.warning("closing connection", metadata: ["error": "\(error)"])
+            if closedError == nil { closedError = error }
+            throw error
+        }
         let decoded: RPCInbound.Frame
         do {
             switch message {
