@@ -95,7 +95,7 @@ public enum TheftEvaluation {
                 }
             } else if k >= perDay {
                 cleanCounted += 1
-                if suspect && !was { result.falseAlarms += 1 }
+                if suspect && (!was || k == perDay) { result.falseAlarms += 1 }  // still raised from the learning day counts
             }
             was = suspect
         }
