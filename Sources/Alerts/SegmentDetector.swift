@@ -49,6 +49,9 @@ public struct SegmentDetector: Sendable {
     public private(set) var suspect = false
     /// The latest judgement (nil while learning).
     public private(set) var last: Judgement?
+    /// The interval at which the CUSUM last rose from zero: the maximum-likelihood
+    /// estimate of when the shift began (Page's change point), for localisation.
+    public private(set) var changePoint: UInt64?
     private var quietIntervals = 0
     private var sinceFit = Int.max
 
@@ -70,7 +73,9 @@ public struct SegmentDetector: Sendable {
         let expected = model.expected(e)
         let sigma = max(model.sigma, parameters.sigmaFloorFraction * abs(e), parameters.sigmaFloorWh)
         let z = (r - expected) / sigma
+        let previous = cusum
         cusum = max(0, cusum + z - parameters.k)
+        if previous == 0 && cusum > 0 && !suspect { changePoint = b.interval }
         if cusum > parameters.h {
             suspect = true
             quietIntervals = 0

@@ -8,6 +8,26 @@ public protocol BalanceDetector {
     /// Feeds one balance of the watched segment (complete or not, in interval
     /// order); returns true while the theft condition is raised.
     mutating func observe(_ balance: SegmentBalance) -> Bool
+    /// The detector's estimate of the interval the change began (for localisation), if it has one.
+    var changePoint: UInt64? { get }
+}
+
+extension BalanceDetector {
+    public var changePoint: UInt64? { nil }
+}
+
+/// What a localisation method sees when the evaluation asks it to rank suspects:
+/// every consumer's readings under the alarmed transformer up to the question.
+public struct FeederHistory: Sendable {
+    public var consumers: [AssetID]
+    /// `readings[i][t]`: consumer `i`'s metered net import in interval `t` (nil: missing).
+    public var readings: [[Double?]]
+    /// Hour of day (0…23) of each interval.
+    public var hourOfDay: [Int]
+    /// The detector's change-point estimate (interval index), or a few hours before the alarm.
+    public var changePoint: Int
+    /// Interval index of the alarm.
+    public var alarm: Int
 }
 
 /// Monte-Carlo evaluation of a theft detector on one simulated LV feeder
@@ -50,6 +70,8 @@ public enum TheftEvaluation {
         /// Energy hidden over the whole attack, and the feeder's metered energy over the same time, Wh.
         public var stolenWh: Double
         public var feederWh: Double
+        /// Rank of the thief among the suspects (1 = first), a day after the alarm; nil without alarm or ranker.
+        public var thiefRank: Int?
         /// Alarm onsets with no theft present, and the feeder-days they were counted over.
         public var falseAlarms: Int
         public var judgedDays: Double
@@ -57,7 +79,10 @@ public enum TheftEvaluation {
 
     /// Runs one scenario. `attack == nil` is a theft-free run: every onset is a false alarm
     /// (the first day, while the detector learns, is not counted).
-    public static func run<D: BalanceDetector>(attack: TheftAttack?, seed: UInt64, setup: Setup = Setup(), detector: D) -> Run {
+    /// `rank`, when given, is asked a day after the alarm (or at the end of the run) to order
+    /// the transformer's consumers, most suspect first; the thief's place is recorded.
+    public static func run<D: BalanceDetector>(attack: TheftAttack?, seed: UInt64, setup: Setup = Setup(), detector: D,
+                                               rank: ((FeederHistory) -> [AssetID])? = nil) -> Run {
         var config = SimulationConfig()
         config.consumers = setup.consumers
         config.seed = seed
@@ -76,13 +101,34 @@ public enum TheftEvaluation {
         var det = detector
         let total = attack == nil ? (setup.cleanDays + setup.attackDays) * perDay : theftStart + setup.attackDays * perDay
         var result = Run(attack: attack, seed: seed, theftStart: attack == nil ? nil : theftStart, delayIntervals: nil,
-                         stolenBeforeAlarmWh: 0, stolenWh: 0, feederWh: 0, falseAlarms: 0, judgedDays: 0)
+                         stolenBeforeAlarmWh: 0, stolenWh: 0, feederWh: 0, thiefRank: nil, falseAlarms: 0, judgedDays: 0)
+        let consumers = model.topology.assets[tx].children
+        var history = rank == nil ? [] : [[Double?]](repeating: [], count: consumers.count)
+        var hours: [Int] = []
+        var alarmAt: Int?
+        var changeAt: Int?
+        func askRanker() {
+            guard let rank, let alarm = alarmAt, result.thiefRank == nil else { return }
+            let cp = min(changeAt ?? max(0, alarm - 8), alarm)
+            let h = FeederHistory(consumers: consumers.map { model.topology.assets[$0].id }, readings: history,
+                                  hourOfDay: hours, changePoint: cp, alarm: alarm)
+            let order = rank(h)
+            let thief = model.topology.assets[model.theft.consumer].id
+            result.thiefRank = order.firstIndex(of: thief).map { $0 + 1 } ?? consumers.count
+        }
         var was = false
         var cleanCounted = 0
         for k in 0..<total {
             let o = model.interval(k)
             var drop = SplitMix64(seed: seed, stream: 0x6D69_7373_696E_6700, UInt64(k))  // "missing"
-            for r in o.readings where !drop.chance(setup.missingRate) { _ = ledger.record(r) }
+            var arrived = [Bool](repeating: true, count: o.readings.count)
+            for (i, r) in o.readings.enumerated() {
+                if drop.chance(setup.missingRate) { arrived[i] = false } else { _ = ledger.record(r) }
+            }
+            if rank != nil {
+                for (i, c) in consumers.enumerated() { history[i].append(arrived[c] ? Double(o.readings[c].netInWh) : nil) }
+                hours.append(Int(model.hourOfDay(k)))
+            }
             guard let b = ledger.balance(of: txID, in: o.intervalStart, topology: topology) else { continue }
             let suspect = det.observe(b)
             let stealing = attack != nil && k >= theftStart
@@ -91,14 +137,20 @@ public enum TheftEvaluation {
                 result.feederWh += Double(o.readings[tx].netInWh)
                 if result.delayIntervals == nil {
                     result.stolenBeforeAlarmWh += o.theftWh
-                    if suspect { result.delayIntervals = k - theftStart + 1 }
+                    if suspect {
+                        result.delayIntervals = k - theftStart + 1
+                        alarmAt = k
+                        if let cp = det.changePoint { changeAt = Int((cp - model.config.intervalStart(0)) / UInt64(setup.intervalSeconds)) }
+                    }
                 }
+                if let a = alarmAt, k == a + perDay { askRanker() }
             } else if k >= perDay {
                 cleanCounted += 1
                 if suspect && (!was || k == perDay) { result.falseAlarms += 1 }  // still raised from the learning day counts
             }
             was = suspect
         }
+        askRanker()
         result.judgedDays = Double(cleanCounted) / Double(perDay)
         return result
     }
@@ -116,6 +168,8 @@ public enum TheftEvaluation {
         public var p90DelayHours: Double?
         /// Median kWh hidden before the first alarm.
         public var medianStolenBeforeAlarmKWh: Double
+        /// Share of detected runs with the thief among the first three suspects (nil: no ranker or no detection).
+        public var top3: Double?
         /// False-alarm onsets before the theft started, per feeder-day (a by-product of theft runs).
         public var falseAlarmsPerDay: Double
     }
@@ -133,6 +187,7 @@ public enum TheftEvaluation {
         let n = Double(max(runs.count, 1))
         let shares = runs.map { $0.feederWh > 0 ? $0.stolenWh / $0.feederWh : 0 }
         let before = runs.map { $0.stolenBeforeAlarmWh / 1000 }.sorted()
+        let ranked = runs.compactMap(\.thiefRank)
         let fa = runs.reduce(0) { $0 + $1.falseAlarms }
         let days = runs.reduce(0.0) { $0 + $1.judgedDays }
         return Summary(
@@ -141,6 +196,7 @@ public enum TheftEvaluation {
             recall7d: Double(runs.filter { ($0.delayIntervals ?? .max) <= 7 * perDay }.count) / n,
             medianDelayHours: quantile(0.5), p90DelayHours: quantile(0.9),
             medianStolenBeforeAlarmKWh: before.isEmpty ? 0 : before[before.count / 2],
+            top3: ranked.isEmpty ? nil : Double(ranked.filter { $0 <= 3 }.count) / Double(ranked.count),
             falseAlarmsPerDay: days > 0 ? Double(fa) / days : 0)
     }
 
@@ -159,11 +215,11 @@ public enum TheftEvaluation {
     public static func markdownTable(_ rows: [Summary]) -> String {
         func pct(_ x: Double) -> String { String(Int((x * 100).rounded())) + " %" }
         func hours(_ x: Double?) -> String { x.map { fixed($0, 1) + " h" } ?? "—" }
-        var out = "| attack | runs | stolen share of feeder energy | recall ≤ 24 h | recall ≤ 7 d | median delay | p90 delay | kWh stolen before alarm (median) |\n"
-        out += "|---|---:|---:|---:|---:|---:|---:|---:|\n"
+        var out = "| attack | runs | stolen share of feeder energy | recall ≤ 24 h | recall ≤ 7 d | median delay | p90 delay | kWh stolen before alarm (median) | thief in top 3 |\n"
+        out += "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n"
         for r in rows {
             out += "| \(r.label) | \(r.runs) | \(fixed(r.stolenShare * 100, 2)) % | \(pct(r.recall24h)) | \(pct(r.recall7d)) | "
-            out += "\(hours(r.medianDelayHours)) | \(hours(r.p90DelayHours)) | \(fixed(r.medianStolenBeforeAlarmKWh, 1)) |\n"
+            out += "\(hours(r.medianDelayHours)) | \(hours(r.p90DelayHours)) | \(fixed(r.medianStolenBeforeAlarmKWh, 1)) | \(r.top3.map(pct) ?? "—") |\n"
         }
         return out
     }

@@ -13,6 +13,13 @@ struct SegmentDetectorUnderTest: BalanceDetector {
         _ = detector.observe(balance)
         return detector.suspect
     }
+    var changePoint: UInt64? { detector.changePoint }
+}
+
+/// Alerts' suspect ranking, as the evaluation asks it.
+func rankSuspects(_ h: FeederHistory) -> [AssetID] {
+    SuspectRanking.rank(consumers: h.consumers, readings: h.readings, hourOfDay: h.hourOfDay, changePoint: h.changePoint)
+        .map(\.asset)
 }
 
 let env = ProcessInfoLite()
@@ -29,7 +36,7 @@ for (i, attack) in TheftEvaluation.standardAttacks.enumerated() {
     var rs: [TheftEvaluation.Run] = []
     for s in 0..<runs {
         rs.append(TheftEvaluation.run(attack: attack, seed: UInt64(1000 * (i + 1) + s), setup: setup,
-                                      detector: SegmentDetectorUnderTest()))
+                                      detector: SegmentDetectorUnderTest(), rank: rankSuspects))
     }
     let row = TheftEvaluation.summarize(rs, label: attack.label, setup: setup)
     rows.append(row)

@@ -1,0 +1,108 @@
+import ChainCore
+import GridCore
+
+/// Ranks the consumers under an alarmed segment by how much their own meter's
+/// behaviour changed when the segment's balance did: per-consumer change
+/// detection, calibrated on each consumer's own history (no fixed thresholds).
+///
+/// For each consumer, a baseline per hour of day is learned from the
+/// reference period (before the segment's estimated change point), and the
+/// deficit `D_t = baseline(hour_t) − x_t` is followed into the suspect
+/// period. Two standardised statistics:
+/// - **level**: the mean deficit after the change, in units of the
+///   reference deficit's robust spread (MAD) over √n — finds full bypass,
+///   h1–h4 (a share of consumption hidden) and h2 (meter off in windows);
+/// - **shape**: the drop of the correlation between the readings and the
+///   consumer's own daily profile (Fisher z) — finds the energy-neutral
+///   attacks h5 (flat reports) and h6 (the day reversed), whose level is unchanged.
+///
+/// The score is the larger of the two. Theft that leaves the thief's meter
+/// untouched (a hook-up on the line before an honest meter) changes no meter,
+/// so it cannot be attributed to a consumer this way.
+public enum SuspectRanking {
+    public struct Suspect: Sendable, Equatable {
+        public var asset: AssetID
+        public var score: Double
+        public var levelZ: Double
+        public var shapeZ: Double
+        /// Estimated energy the meter stopped recording since the change point (Wh).
+        public var deficitWh: Double
+    }
+
+    /// - Parameters:
+    ///   - readings: `readings[i][t]`, consumer `i`'s metered net import in interval `t` (nil: missing).
+    ///   - hourOfDay: the hour (0…23) of each interval `t`.
+    ///   - changePoint: first interval of the suspect period; earlier intervals are the reference.
+    /// - Returns: the consumers, most suspect first.
+    public static func rank(consumers: [AssetID], readings: [[Double?]], hourOfDay: [Int], changePoint: Int) -> [Suspect] {
+        var out: [Suspect] = []
+        out.reserveCapacity(consumers.count)
+        for (i, id) in consumers.enumerated() where i < readings.count {
+            out.append(score(id, readings[i], hourOfDay: hourOfDay, changePoint: changePoint))
+        }
+        return out.sorted { $0.score != $1.score ? $0.score > $1.score : $0.asset < $1.asset }
+    }
+
+    static func score(_ id: AssetID, _ xs: [Double?], hourOfDay: [Int], changePoint cp: Int) -> Suspect {
+        let n = min(xs.count, hourOfDay.count)
+        let split = max(0, min(cp, n))
+        var sum = [Double](repeating: 0, count: 24), count = [Double](repeating: 0, count: 24)
+        var refSum = 0.0, refCount = 0.0
+        for t in 0..<split {
+            guard let x = xs[t] else { continue }
+            let h = ((hourOfDay[t] % 24) + 24) % 24
+            sum[h] += x; count[h] += 1
+            refSum += x; refCount += 1
+        }
+        let none = Suspect(asset: id, score: 0, levelZ: 0, shapeZ: 0, deficitWh: 0)
+        guard refCount >= 8, split < n else { return none }
+        let refMean = refSum / refCount
+        let baseline = (0..<24).map { count[$0] > 0 ? sum[$0] / count[$0] : refMean }
+        var refDeficit: [Double] = [], refX: [Double] = [], refB: [Double] = []
+        var afterDeficit: [Double] = [], afterX: [Double] = [], afterB: [Double] = []
+        for t in 0..<n {
+            guard let x = xs[t] else { continue }
+            let b = baseline[((hourOfDay[t] % 24) + 24) % 24]
+            if t < split { refDeficit.append(b - x); refX.append(x); refB.append(b) } else { afterDeficit.append(b - x); afterX.append(x); afterB.append(b) }
+        }
+        guard !afterDeficit.isEmpty else { return none }
+        // Level: mean deficit after, against the reference spread (floor: the 1 Wh register).
+        let spread = max(LossModel.robustSigma(refDeficit), 1)
+        let meanAfter = afterDeficit.reduce(0, +) / Double(afterDeficit.count)
+        let levelZ = meanAfter / (spread / Double(afterDeficit.count).squareRoot())
+        // Shape: correlation with the consumer's own daily profile, before versus after.
+        var shapeZ = 0.0
+        if afterX.count >= 8 {
+            let before = correlation(refX, refB), after = correlation(afterX, afterB)
+            shapeZ = (atanh(clamp(before)) - atanh(clamp(after))) * Double(afterX.count - 3).squareRoot()
+        }
+        return Suspect(asset: id, score: max(levelZ, shapeZ), levelZ: levelZ, shapeZ: shapeZ,
+                       deficitWh: afterDeficit.reduce(0, +))
+    }
+
+    /// Pearson correlation; 0 when either series is constant.
+    static func correlation(_ a: [Double], _ b: [Double]) -> Double {
+        let n = Double(min(a.count, b.count))
+        guard n >= 2 else { return 0 }
+        let ma = a.reduce(0, +) / n, mb = b.reduce(0, +) / n
+        var sab = 0.0, saa = 0.0, sbb = 0.0
+        for i in 0..<Int(n) {
+            let da = a[i] - ma, db = b[i] - mb
+            sab += da * db; saa += da * da; sbb += db * db
+        }
+        guard saa > 1e-9, sbb > 1e-9 else { return 0 }
+        return sab / (saa * sbb).squareRoot()
+    }
+
+    static func clamp(_ r: Double) -> Double { min(max(r, -0.999), 0.999) }
+
+    static func atanh(_ x: Double) -> Double { 0.5 * log((1 + x) / (1 - x)) }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
