@@ -16,7 +16,7 @@ import GridCore
 ///   consumer's own daily profile (Fisher z) — finds the energy-neutral
 ///   attacks h5 (flat reports) and h6 (the day reversed), whose level is unchanged.
 ///
-/// The score is the larger of the two. Theft that leaves the thief's meter
+/// Theft that leaves the thief's meter
 /// untouched (a hook-up on the line before an honest meter) changes no meter,
 /// so it cannot be attributed to a consumer this way.
 public enum SuspectRanking {
@@ -39,6 +39,18 @@ public enum SuspectRanking {
         out.reserveCapacity(consumers.count)
         for (i, id) in consumers.enumerated() where i < readings.count {
             out.append(score(id, readings[i], hourOfDay: hourOfDay, changePoint: changePoint))
+        }
+        // Most consumers are honest: each statistic is re-standardised across the
+        // segment's consumers (median and MAD), so days that move everybody
+        // (weather, holidays) and serial correlation do not rank anyone, and the
+        // two statistics become comparable.
+        if out.count >= 5 {
+            let lv = out.map(\.levelZ), sh = out.map(\.shapeZ)
+            let lm = LossModel.median(lv), ls = max(LossModel.robustSigma(lv), 1e-9)
+            let sm = LossModel.median(sh), ss = max(LossModel.robustSigma(sh), 1e-9)
+            for i in out.indices {
+                out[i].score = max((out[i].levelZ - lm) / ls, (out[i].shapeZ - sm) / ss)
+            }
         }
         return out.sorted { $0.score != $1.score ? $0.score > $1.score : $0.asset < $1.asset }
     }
