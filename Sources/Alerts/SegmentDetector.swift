@@ -37,6 +37,9 @@ public struct SegmentDetector: Sendable {
         /// For independent z the in-control run length is ~3,000 days of 15-minute intervals.
         public var slowK = 0.25
         public var slowH = 20.0
+        /// The slow CUSUM starts after this much learned history (seconds of the segment's
+        /// own intervals): its autocorrelation estimate needs a whole daily cycle.
+        public var slowWarmupSeconds: UInt64 = 86_400
         /// Intervals with S back at zero before the condition clears.
         public var clearAfter = 4
         public init() {}
@@ -69,6 +72,7 @@ public struct SegmentDetector: Sendable {
     public private(set) var changePoint: UInt64?
     private var quietIntervals = 0
     private var fastRise: UInt64?
+    private var firstInterval: UInt64?
     private var slowRise: UInt64?
     private var sinceFit = Int.max
 
@@ -83,17 +87,22 @@ public struct SegmentDetector: Sendable {
         guard b.complete else { return nil }
         let e = Double(b.throughputWh)
         let r = Double(b.residualWh)
+        if firstInterval == nil { firstInterval = b.interval }
         guard history.count >= parameters.warmup else {
             learn(e, r)
             return nil
         }
         let expected = model.expected(e)
-        let sigma = max(model.sigma, parameters.sigmaFloorFraction * abs(e), parameters.sigmaFloorWh)
+        // The fit's own uncertainty counts: a young model extrapolating to a
+        // load it has not seen yet (the first morning peak) is not trusted as much.
+        let sigma = max(model.predictionSigma(e), parameters.sigmaFloorFraction * abs(e), parameters.sigmaFloorWh)
         let z = (r - expected) / sigma
         let previous = cusum, previousSlow = slowCusum
         cusum = max(0, cusum + z - parameters.k)
         let rho = min(max(autocorrelation, 0), 0.95)
-        slowCusum = max(0, slowCusum + z * ((1 - rho) / (1 + rho)).squareRoot() - parameters.slowK)
+        if firstInterval == nil { firstInterval = b.interval }
+        let slowReady = b.interval >= (firstInterval ?? b.interval) + parameters.slowWarmupSeconds
+        slowCusum = slowReady ? max(0, slowCusum + z * ((1 - rho) / (1 + rho)).squareRoot() - parameters.slowK) : 0
         if !suspect {
             // Page's change-point estimate of whichever statistic trips first.
             if previous == 0 && cusum > 0 && slowCusum <= parameters.slowH { fastRise = b.interval }
