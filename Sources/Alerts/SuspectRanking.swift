@@ -25,6 +25,8 @@ public enum SuspectRanking {
         public var score: Double
         public var levelZ: Double
         public var shapeZ: Double
+        /// Correlation of the consumer's deficit with the segment's unexplained energy after the change (Fisher z).
+        public var excessZ: Double = 0
         /// Estimated energy the meter stopped recording since the change point (Wh).
         public var deficitWh: Double
     }
@@ -34,11 +36,20 @@ public enum SuspectRanking {
     ///   - hourOfDay: the hour (0…23) of each interval `t`.
     ///   - changePoint: first interval of the suspect period; earlier intervals are the reference.
     /// - Returns: the consumers, most suspect first.
-    public static func rank(consumers: [AssetID], readings: [[Double?]], hourOfDay: [Int], changePoint: Int) -> [Suspect] {
+    ///   - residualWh, throughputWh: the segment's balance residual and throughput per interval
+    ///     (optional). When given, a third statistic correlates each consumer's deficit with the
+    ///     segment's excess over its loss model (fitted on the reference period): the meter whose
+    ///     missing energy moves with the unaccounted energy is the likely one — this is what
+    ///     finds the energy-neutral attacks, whose deficit changes sign within the day.
+    public static func rank(consumers: [AssetID], readings: [[Double?]], hourOfDay: [Int], changePoint: Int,
+                            residualWh: [Double?]? = nil, throughputWh: [Double?]? = nil) -> [Suspect] {
         var out: [Suspect] = []
         out.reserveCapacity(consumers.count)
+        let excess = residualWh.flatMap { r in throughputWh.map { excessOverLoss(r, $0, changePoint: changePoint) } }
         for (i, id) in consumers.enumerated() where i < readings.count {
-            out.append(score(id, readings[i], hourOfDay: hourOfDay, changePoint: changePoint))
+            var s = score(id, readings[i], hourOfDay: hourOfDay, changePoint: changePoint)
+            if let excess { s.excessZ = excessCorrelation(readings[i], excess, hourOfDay: hourOfDay, changePoint: changePoint) }
+            out.append(s)
         }
         // Most consumers are honest: each statistic is re-standardised across the
         // segment's consumers (median and MAD), so days that move everybody
@@ -48,8 +59,11 @@ public enum SuspectRanking {
             let lv = out.map(\.levelZ), sh = out.map(\.shapeZ)
             let lm = LossModel.median(lv), ls = max(LossModel.robustSigma(lv), 1e-9)
             let sm = LossModel.median(sh), ss = max(LossModel.robustSigma(sh), 1e-9)
+            let ex = out.map(\.excessZ)
+            let em = LossModel.median(ex), es = max(LossModel.robustSigma(ex), 1e-9)
             for i in out.indices {
-                out[i].score = max((out[i].levelZ - lm) / ls, (out[i].shapeZ - sm) / ss)
+                out[i].score = max((out[i].levelZ - lm) / ls, (out[i].shapeZ - sm) / ss,
+                                   excess == nil ? -.infinity : (out[i].excessZ - em) / es)
             }
         }
         return out.sorted { $0.score != $1.score ? $0.score > $1.score : $0.asset < $1.asset }
@@ -90,6 +104,37 @@ public enum SuspectRanking {
         }
         return Suspect(asset: id, score: max(levelZ, shapeZ), levelZ: levelZ, shapeZ: shapeZ,
                        deficitWh: afterDeficit.reduce(0, +))
+    }
+
+    /// The segment's residual minus a robust loss fit (a + bE + cE²) on the reference period.
+    static func excessOverLoss(_ r: [Double?], _ e: [Double?], changePoint: Int) -> [Double?] {
+        var pts: [(e: Double, r: Double)] = []
+        for t in 0..<min(changePoint, r.count, e.count) { if let rr = r[t], let ee = e[t] { pts.append((ee, rr)) } }
+        guard pts.count >= 8 else { return r.map { _ in nil } }
+        let m = LossModel.fit(pts)
+        return (0..<r.count).map { t in
+            guard let rr = r[t], t < e.count, let ee = e[t] else { return nil }
+            return rr - m.expected(ee)
+        }
+    }
+
+    /// Fisher z of the correlation, after the change point, of a consumer's deficit with the excess.
+    static func excessCorrelation(_ xs: [Double?], _ excess: [Double?], hourOfDay: [Int], changePoint cp: Int) -> Double {
+        let n = min(xs.count, excess.count, hourOfDay.count)
+        var sum = [Double](repeating: 0, count: 24), count = [Double](repeating: 0, count: 24)
+        for t in 0..<min(cp, n) {
+            guard let x = xs[t] else { continue }
+            sum[hourOfDay[t] % 24] += x; count[hourOfDay[t] % 24] += 1
+        }
+        var d: [Double] = [], ex: [Double] = []
+        for t in max(cp, 0)..<max(n, cp) where t < n {
+            guard let x = xs[t], let e = excess[t] else { continue }
+            let h = hourOfDay[t] % 24
+            guard count[h] > 0 else { continue }
+            d.append(sum[h] / count[h] - x); ex.append(e)
+        }
+        guard d.count >= 8 else { return 0 }
+        return atanh(clamp(correlation(d, ex))) * Double(d.count - 3).squareRoot()
     }
 
     /// Pearson correlation; 0 when either series is constant.

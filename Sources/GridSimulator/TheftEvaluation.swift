@@ -28,6 +28,9 @@ public struct FeederHistory: Sendable {
     public var changePoint: Int
     /// Interval index of the alarm.
     public var alarm: Int
+    /// The transformer's balance residual and throughput per interval (nil: incomplete).
+    public var residualWh: [Double?] = []
+    public var throughputWh: [Double?] = []
 }
 
 /// Monte-Carlo evaluation of a theft detector on one simulated LV feeder
@@ -105,13 +108,14 @@ public enum TheftEvaluation {
         let consumers = model.topology.assets[tx].children
         var history = rank == nil ? [] : [[Double?]](repeating: [], count: consumers.count)
         var hours: [Int] = []
+        var residuals: [Double?] = [], throughputs: [Double?] = []
         var alarmAt: Int?
         var changeAt: Int?
         func askRanker() {
             guard let rank, let alarm = alarmAt, result.thiefRank == nil else { return }
             let cp = min(changeAt ?? max(0, alarm - 8), alarm)
             let h = FeederHistory(consumers: consumers.map { model.topology.assets[$0].id }, readings: history,
-                                  hourOfDay: hours, changePoint: cp, alarm: alarm)
+                                  hourOfDay: hours, changePoint: cp, alarm: alarm, residualWh: residuals, throughputWh: throughputs)
             let order = rank(h)
             let thief = model.topology.assets[model.theft.consumer].id
             result.thiefRank = order.firstIndex(of: thief).map { $0 + 1 } ?? consumers.count
@@ -130,6 +134,10 @@ public enum TheftEvaluation {
                 hours.append(Int(model.hourOfDay(k)))
             }
             guard let b = ledger.balance(of: txID, in: o.intervalStart, topology: topology) else { continue }
+            if rank != nil {
+                residuals.append(b.complete ? Double(b.residualWh) : nil)
+                throughputs.append(b.complete ? Double(b.throughputWh) : nil)
+            }
             let suspect = det.observe(b)
             let stealing = attack != nil && k >= theftStart
             if stealing {

@@ -6,7 +6,8 @@ import XCTest
 final class SuspectRankingTests: XCTestCase {
     /// 40 households over 4 days with individual daily shapes and noise; from the
     /// start of day 3 household 17 hides its consumption as `tamper` says.
-    func feeder(seed: UInt64, tamper: (_ day: [Double], _ slot: Int) -> Double) -> (ids: [AssetID], readings: [[Double?]], hours: [Int]) {
+    func feeder(seed: UInt64, tamper: (_ day: [Double], _ slot: Int) -> Double) -> (ids: [AssetID], readings: [[Double?]], hours: [Int], stolen: [Double]) {
+        var stolen = [Double](repeating: 0, count: 4 * 96)
         var rng = SplitMix(state: seed)
         let n = 40, days = 4, perDay = 96
         var readings: [[Double?]] = []
@@ -23,14 +24,17 @@ final class SuspectRankingTests: XCTestCase {
             if i == 17 {
                 for d in 2..<days {
                     let day = Array(truth[(d * perDay)..<((d + 1) * perDay)])
-                    for s in 0..<perDay { metered[d * perDay + s] = tamper(day, s).rounded() }
+                    for s in 0..<perDay {
+                        metered[d * perDay + s] = tamper(day, s).rounded()
+                        stolen[d * perDay + s] = day[s] - metered[d * perDay + s]!
+                    }
                 }
             }
             if i == 3 { metered[50] = nil; metered[250] = nil }  // missing readings are skipped
             readings.append(metered)
         }
         let ids = (0..<n).map { Keccak256.bytes32("C-\($0)") }
-        return (ids, readings, (0..<(days * perDay)).map { ($0 % perDay) / 4 })
+        return (ids, readings, (0..<(days * perDay)).map { ($0 % perDay) / 4 }, stolen)
     }
 
     func rankOfThief(_ tamper: @escaping ([Double], Int) -> Double, seed: UInt64, afterHours: Int = 24) -> Int {
@@ -54,6 +58,25 @@ final class SuspectRankingTests: XCTestCase {
         for seed: UInt64 in 1...3 {
             XCTAssertLessThanOrEqual(rankOfThief({ d, _ in d.reduce(0, +) / Double(d.count) }, seed: seed), 3, "h5, seed \(seed)")
             XCTAssertLessThanOrEqual(rankOfThief({ d, s in d[d.count - 1 - s] }, seed: seed), 3, "h6, seed \(seed)")
+        }
+    }
+
+    /// With the segment's residual, the deficit that moves with the unaccounted energy names the thief.
+    func testExcessCorrelationFindsEnergyNeutralThieves() {
+        for seed: UInt64 in 4...6 {
+            for (name, tamper) in [("h5", { (d: [Double], _: Int) in d.reduce(0, +) / Double(d.count) }),
+                                   ("h6", { (d: [Double], s: Int) in d[d.count - 1 - s] })] {
+                let f = feeder(seed: seed, tamper: tamper)
+                var rng = SplitMix(state: seed &+ 99)
+                let through = f.readings[0].indices.map { t in f.readings.reduce(0.0) { $0 + ($1[t] ?? 0) } }
+                let residual: [Double?] = through.indices.map { t in 50 + 0.03 * through[t] + f.stolen[t] + 15 * rng.gaussian() }
+                let end = 3 * 96
+                let ranked = SuspectRanking.rank(consumers: f.ids, readings: f.readings.map { Array($0.prefix(end)) },
+                                                 hourOfDay: Array(f.hours.prefix(end)), changePoint: 2 * 96,
+                                                 residualWh: Array(residual.prefix(end)), throughputWh: through.prefix(end).map { $0 })
+                XCTAssertEqual(ranked.first?.asset, f.ids[17], "\(name), seed \(seed)")
+                XCTAssertGreaterThan(ranked.first?.excessZ ?? 0, 5)
+            }
         }
     }
 

@@ -18,7 +18,8 @@ struct SegmentDetectorUnderTest: BalanceDetector {
 
 /// Alerts' suspect ranking, as the evaluation asks it.
 func rankSuspects(_ h: FeederHistory) -> [AssetID] {
-    SuspectRanking.rank(consumers: h.consumers, readings: h.readings, hourOfDay: h.hourOfDay, changePoint: h.changePoint)
+    SuspectRanking.rank(consumers: h.consumers, readings: h.readings, hourOfDay: h.hourOfDay, changePoint: h.changePoint,
+                        residualWh: h.residualWh, throughputWh: h.throughputWh)
         .map(\.asset)
 }
 
