@@ -32,3 +32,10 @@ bench-quick: deps
 
 clean:
 	rm -rf .build
+
+.PHONY: detection-report
+## Monte-Carlo theft-detection quality report (method and reading: docs/detection.md).
+## RUNS, CLEAN_RUNS, CONSUMERS and IDEAL=1 (plain physics) are passed through.
+detection-report:
+	./scripts/detection-report.sh > docs/detection-results.md
+	@cat docs/detection-results.md

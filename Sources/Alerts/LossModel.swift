@@ -16,8 +16,22 @@ public struct LossModel: Sendable, Equatable {
     /// Robust standard deviation of the fit residuals (Wh).
     public var sigma: Double = 0
     public var samples: Int = 0
+    /// Inverse of the weighted normal matrix (row-major 3×3), for the prediction's own
+    /// uncertainty: large where the fit extrapolates beyond the energies it has seen.
+    public var inverseNormal: [Double] = []
 
     public init() {}
+
+    /// σ of a new residual at energy `e`: the noise plus the fit's uncertainty there
+    /// (regression prediction interval, σ·√(1 + fᵀ(XᵀWX)⁻¹f)).
+    public func predictionSigma(_ e: Double) -> Double {
+        guard inverseNormal.count == 9 else { return sigma }
+        let x = e / scale
+        let f = [1, x, x * x]
+        var q = 0.0
+        for j in 0..<3 { for k in 0..<3 { q += f[j] * inverseNormal[3 * j + k] * f[k] } }
+        return sigma * (1 + max(q, 0)).squareRoot()
+    }
 
     public func expected(_ e: Double) -> Double {
         let x = e / scale
@@ -48,6 +62,11 @@ public struct LossModel: Sendable, Equatable {
             ata[1][1] += lambda
             ata[2][2] += lambda
             guard let sol = solve3(ata, atr) else { break }
+            m.inverseNormal = (0..<3).flatMap { j -> [Double] in
+                var unit = [0.0, 0.0, 0.0]
+                unit[j] = 1
+                return solve3(ata, unit) ?? [0, 0, 0]
+            }
             m.a = sol[0]; m.b = sol[1]; m.c = sol[2]
             let res = points.map { $0.r - m.expected($0.e) }
             let s = robustSigma(res)

@@ -1,8 +1,10 @@
 import ChainCore
 import GridCore
 
-/// The scripted theft: an unmetered hook-up behind one consumer's meter,
-/// plus that meter under-reporting by a further 50 %.
+/// The scripted theft: one household under one transformer hides part of
+/// its consumption from the chain, by one of the `TheftAttack` methods. The
+/// default demo's incident is an unmetered hook-up behind the consumer's
+/// meter plus that meter under-reporting by a further 50 %.
 struct TheftScenario: Sendable, Equatable {
     /// Asset index of the thief (a consumer).
     let consumer: Int
@@ -10,10 +12,24 @@ struct TheftScenario: Sendable, Equatable {
     let transformer: Int
     /// First stolen interval (index from the epoch).
     let fromIndex: Int
-    /// Continuous unmetered load.
+    /// Continuous unmetered load (the default attack's hook-up).
     let hookupKw: Double
-    /// Fraction of the thief's own consumption the tampered meter still records.
+    /// Fraction of the thief's own consumption the tampered meter still records (default attack).
     let meterFactor = 0.5
+    /// How the theft is done.
+    var attack: TheftAttack
+    /// False for a theft-free grid (evaluation baselines): nothing is stolen.
+    var active = true
+}
+
+/// Which incident a model runs.
+enum TheftSelection: Sendable, Equatable {
+    /// The default demo's unmetered hook-up.
+    case scripted
+    /// No theft at all.
+    case none
+    /// This attack, from `fromIndex` (nil: the config's theft interval).
+    case attack(TheftAttack, fromIndex: Int? = nil)
 }
 
 /// Everything that happened on the grid in one metering interval: the physical
@@ -43,11 +59,28 @@ struct GridModel: Sendable {
     let config: SimulationConfig
     let topology: GridTopology
     let theft: TheftScenario
+    let physics: Physics
+
+    /// Second-order physics, off in the default demo (whose balance tests assume
+    /// the plain model) and on in the evaluation, so that detectors are judged
+    /// on losses that are not an exact function of the segment's energy.
+    struct Physics: Sendable, Equatable {
+        /// Relative standard deviation of each reading's random error (on top of the fixed bias).
+        var meterNoise = 0.0
+        /// Service-cable I²R per consumer (loop resistance 0.05–0.3 Ω at 230 V) and
+        /// consumers spread over three phases, so the LV main's loss follows
+        /// Σ phase energy² rather than the total energy².
+        var serviceCables = false
+        static let ideal = Physics()
+        static let realistic = Physics(meterNoise: 0.001, serviceCables: true)
+    }
     private let phases: [Double]
 
-    init(config: SimulationConfig) {
+    init(config: SimulationConfig, layout: GridTopology.Layout = .standard, theft selection: TheftSelection = .scripted,
+         physics: Physics = .ideal) {
         self.config = config
-        let topology = GridTopology(config: config)
+        self.physics = physics
+        let topology = GridTopology(config: config, layout: layout)
         self.topology = topology
         var rng = SplitMix64(seed: config.seed, stream: RandomDomain.theft.rawValue)
         let tx = topology.transformers[rng.below(topology.transformers.count)]
@@ -55,8 +88,17 @@ struct GridModel: Sendable {
         let households = kids.filter { topology.assets[$0].pvKwp == 0 }
         let pool = households.isEmpty ? kids : households
         let thief = pool[rng.below(pool.count)]
-        theft = TheftScenario(consumer: thief, transformer: tx, fromIndex: config.theftIntervalIndex,
-                              hookupKw: (rng.uniform(3, 5) * 10).rounded() / 10)
+        let hookupKw = (rng.uniform(3, 5) * 10).rounded() / 10
+        var scenario = TheftScenario(consumer: thief, transformer: tx, fromIndex: config.theftIntervalIndex,
+                                     hookupKw: hookupKw, attack: .unmeteredLoad(kw: hookupKw, meterFactor: 0.5))
+        switch selection {
+        case .scripted: break
+        case .none: scenario.active = false
+        case .attack(let a, let from):
+            scenario = TheftScenario(consumer: thief, transformer: tx, fromIndex: from ?? config.theftIntervalIndex,
+                                     hookupKw: hookupKw, attack: a)
+        }
+        theft = scenario
         var w = SplitMix64(seed: config.seed, stream: RandomDomain.weather.rawValue)
         phases = (0..<6).map { _ in w.uniform(0, 2 * Double.pi) }
     }
@@ -109,6 +151,60 @@ struct GridModel: Sendable {
 
     struct MeterSplit { let importWh: UInt64; let exportWh: UInt64 }
 
+    /// Intervals in a day (96 for 15-minute intervals).
+    var intervalsPerDay: Int { max(1, 86_400 / Int(max(config.intervalSeconds, 1))) }
+
+    /// Random stream domains of the attacks (beside `RandomDomain`, which they must not shift).
+    static let theftDayDomain: UInt64 = 0x7468_6566_7464_6179  // "theftday"
+    static let thiefLoadDomain: UInt64 = 0x7468_6965_666C_6F64  // "thieflod"
+
+    /// Hour of day (UTC) at the middle of interval `k`.
+    func hourOfDay(_ k: Int) -> Double {
+        let secs = UInt64(config.intervalSeconds)
+        return Double((config.intervalStart(k) + secs / 2) % 86_400) / 3600
+    }
+
+    /// One consumer's true net energy (load − rooftop PV, Wh) in an interval,
+    /// drawing its randomness from `rng` (always the same number of draws per branch).
+    func consumerNetWh(_ a: SimAsset, hour: Double, clear: Double, rng: inout SplitMix64) -> Double {
+        let whPerKw = 1000 * intervalHours
+        let secs = Double(config.intervalSeconds)
+        var h = hour + a.shiftHours
+        if h < 0 { h += 24 } else if h >= 24 { h -= 24 }
+        let noise = max(0.3, 1 + 0.12 * rng.gaussian())
+        var loadWh = Self.householdKw(hour: h) * a.loadScale * noise * whPerKw
+        if rng.chance(0.07 * a.spikiness) {  // kettle, oven, heat pump boost, EV top-up
+            let kw = rng.uniform(1.5, 7)
+            let minutes = min(rng.uniform(3, 15), secs / 60)
+            loadWh += kw * 1000 * minutes / 60
+        }
+        var pvWh = 0.0
+        if a.pvKwp > 0 {
+            pvWh = a.pvKwp * Self.daylight(hour: hour) * clear * rng.uniform(0.9, 1.05) * whPerKw
+        }
+        return loadWh - pvWh
+    }
+
+    /// The thief's true net energy in interval `k` from its own stream, so any
+    /// interval of its day can be recomputed (day-based attacks h4–h6).
+    func thiefNetWh(_ k: Int) -> Double {
+        var r = SplitMix64(seed: config.seed, stream: Self.thiefLoadDomain, UInt64(max(k, 0)))
+        return consumerNetWh(topology.assets[theft.consumer], hour: hourOfDay(k), clear: weather(k).clear, rng: &r)
+    }
+
+    static let meterNoiseDomain: UInt64 = 0x6D65_7465_726E_6F69  // "meternoi"
+    static let cableDomain: UInt64 = 0x6361_626C_6573_0000  // "cables"
+
+    func meterNoise(_ rng: inout SplitMix64) -> Double {
+        physics.meterNoise > 0 ? physics.meterNoise * rng.gaussian() : 0
+    }
+
+    /// A consumer's service-cable loop resistance (Ω) and phase, fixed per seed.
+    func serviceCable(_ c: Int) -> (ohms: Double, phase: Int) {
+        var r = SplitMix64(seed: config.seed, stream: Self.cableDomain, UInt64(c))
+        return (r.uniform(0.05, 0.3), r.below(3))
+    }
+
     // MARK: One interval
 
     func interval(_ k: Int) -> IntervalOutcome {
@@ -126,30 +222,35 @@ struct GridModel: Sendable {
         var metered = [Double?](repeating: nil, count: n)  // overrides for tampered meters
         var theftWh = 0.0
         var hookupWh = 0.0
-        let stealing = k >= theft.fromIndex
+        let stealing = theft.active && k >= theft.fromIndex
 
         // Consumers: own load minus rooftop PV.
         for c in topology.consumers {
-            let a = assets[c]
-            var h = hour + a.shiftHours
-            if h < 0 { h += 24 } else if h >= 24 { h -= 24 }
-            let noise = max(0.3, 1 + 0.12 * rng.gaussian())
-            var loadWh = Self.householdKw(hour: h) * a.loadScale * noise * whPerKw
-            if rng.chance(0.07 * a.spikiness) {  // kettle, oven, heat pump boost, EV top-up
-                let kw = rng.uniform(1.5, 7)
-                let minutes = min(rng.uniform(3, 15), Double(secs) / 60)
-                loadWh += kw * 1000 * minutes / 60
-            }
-            var pvWh = 0.0
-            if a.pvKwp > 0 {
-                pvWh = a.pvKwp * Self.daylight(hour: hour) * clear * rng.uniform(0.9, 1.05) * whPerKw
-            }
-            trueNet[c] = loadWh - pvWh
-            if stealing && c == theft.consumer {
-                var hr = SplitMix64(seed: config.seed, stream: RandomDomain.theft.rawValue, UInt64(k) + 1)
-                hookupWh = theft.hookupKw * whPerKw * hr.uniform(0.98, 1.02)
-                metered[c] = trueNet[c] * theft.meterFactor
-                theftWh = hookupWh + trueNet[c] * (1 - theft.meterFactor)
+            trueNet[c] = consumerNetWh(assets[c], hour: hour, clear: clear, rng: &rng)
+            guard theft.active, c == theft.consumer else { continue }
+            // Day-based attacks need the whole day: the thief's load then comes from its own stream.
+            if theft.attack.needsDay { trueNet[c] = thiefNetWh(k) }
+            guard stealing else { continue }
+            var hr = SplitMix64(seed: config.seed, stream: RandomDomain.theft.rawValue, UInt64(k) + 1)
+            if case .unmeteredLoad(let kw, let factor) = theft.attack {
+                hookupWh = kw * whPerKw * hr.uniform(0.98, 1.02)
+                metered[c] = trueNet[c] * factor
+                theftWh = hookupWh + trueNet[c] * (1 - factor)
+            } else {
+                let perDay = intervalsPerDay
+                let slot = k % perDay
+                var day: [Double]
+                if theft.attack.needsDay {
+                    let first = k - slot
+                    day = (first..<(first + perDay)).map(thiefNetWh)
+                } else {
+                    day = [Double](repeating: 0, count: perDay)
+                    day[slot] = trueNet[c]
+                }
+                var dr = SplitMix64(seed: config.seed, stream: Self.theftDayDomain, UInt64(k / perDay))
+                let reported = theft.attack.reported(day: day, slot: slot, rng: &hr, dayRng: &dr)
+                metered[c] = reported
+                theftWh = trueNet[c] - reported
             }
         }
         // Upstream: each segment's meter sees its children's true flow plus the segment's loss.
@@ -164,8 +265,29 @@ struct GridModel: Sendable {
             loss[p] = segmentLoss(assets[p], energyWh: max(imports, exports))
             trueNet[p] = imports - exports + loss[p]
         }
+        /// An LV segment with service cables and three phases (realistic physics).
+        func closeLVSegment(_ p: Int, extraWh: Double) {
+            var imports = extraWh, exports = 0.0
+            var phase = [extraWh, 0, 0]
+            var cables = 0.0
+            let hours = intervalHours
+            for c in assets[p].children {
+                let x = trueNet[c]
+                if x >= 0 { imports += x } else { exports -= x }
+                let (ohms, ph) = serviceCable(c)
+                phase[ph] += x
+                let amps = abs(x) / hours / 230  // mean current over the interval
+                cables += ohms * amps * amps * hours
+            }
+            let a = assets[p]
+            let rated = Double(a.ratedKw) * 1000 * hours
+            let sq = 3 * phase.reduce(0) { $0 + $1 * $1 }
+            loss[p] = rated > 0 ? a.noLoadFraction * rated + a.loadLossAtRated * sq / rated + cables : cables
+            trueNet[p] = imports - exports + loss[p]
+        }
         for t in topology.transformers {
-            closeSegment(t, extraWh: t == theft.transformer ? hookupWh : 0)  // the hook-up bypasses the consumer's meter
+            let extra = t == theft.transformer ? hookupWh : 0  // the hook-up bypasses the consumer's meter
+            if physics.serviceCables { closeLVSegment(t, extraWh: extra) } else { closeSegment(t, extraWh: extra) }
         }
         for f in topology.feeders { closeSegment(f) }
         for s in topology.substations { closeSegment(s) }
@@ -201,10 +323,11 @@ struct GridModel: Sendable {
 
         var readings: [MeterReading] = []
         readings.reserveCapacity(n)
+        var noise = SplitMix64(seed: config.seed, stream: Self.meterNoiseDomain, UInt64(k))
         for a in assets {
             let split = a.index == topology.root
                 ? MeterSplit(importWh: 0, exportWh: 0)
-                : Self.meterValue(metered[a.index] ?? trueNet[a.index], bias: a.meterBias)
+                : Self.meterValue(metered[a.index] ?? trueNet[a.index], bias: a.meterBias + meterNoise(&noise))
             readings.append(MeterReading(asset: a.id, intervalStart: start, intervalSeconds: config.intervalSeconds,
                                          importWh: split.importWh, exportWh: split.exportWh))
         }

@@ -49,9 +49,22 @@ struct GridTopology: Sendable {
     private(set) var consumers: [Int] = []
     private(set) var indexByID: [AssetID: Int] = [:]
 
-    static let substationCount = 2
-    static let feedersPerSubstation = 2
-    static let transformersPerFeeder = 5
+    /// How many substations, feeders and transformers the tree has.
+    struct Layout: Sendable, Equatable {
+        var substations: Int
+        var feedersPerSubstation: Int
+        var transformersPerFeeder: Int
+        init(substations: Int, feedersPerSubstation: Int, transformersPerFeeder: Int) {
+            self.substations = max(1, substations); self.feedersPerSubstation = max(1, feedersPerSubstation)
+            self.transformersPerFeeder = max(1, transformersPerFeeder)
+        }
+        /// The demo's grid: 2 substations × 2 feeders × 5 transformers.
+        static let standard = Layout(substations: 2, feedersPerSubstation: 2, transformersPerFeeder: 5)
+        /// One substation, one feeder, one transformer: a single LV feeder (evaluation).
+        static let singleTransformer = Layout(substations: 1, feedersPerSubstation: 1, transformersPerFeeder: 1)
+        var transformers: Int { substations * feedersPerSubstation * transformersPerFeeder }
+    }
+    let layout: Layout
 
     static let streets = [
         "Elm St", "Oak Ave", "Mill Rd", "Birch Ln", "Station Rd", "Church St", "Harbour Way", "Linden Pl",
@@ -59,7 +72,8 @@ struct GridTopology: Sendable {
         "Meadow Rd", "Hill Top", "Park Row", "Foundry Ln", "Ash Grove",
     ]
 
-    init(config: SimulationConfig) {
+    init(config: SimulationConfig, layout: Layout = .standard) {
+        self.layout = layout
         var rng = SplitMix64(seed: config.seed, stream: RandomDomain.topology.rawValue)
         func bias() -> Double { rng.uniform(-0.005, 0.005) }
 
@@ -79,7 +93,7 @@ struct GridTopology: Sendable {
         }
 
         let nConsumers = max(config.consumers, 1)
-        let nTransformers = Self.substationCount * Self.feedersPerSubstation * Self.transformersPerFeeder
+        let nTransformers = layout.transformers
         // Size the upstream equipment from the expected load (~0.95 kW mean, ~2 kW peak per household).
         let peakKw = Double(nConsumers) * 2.2
         root = add("TR-ROOT", "Grid supply point TR-ROOT 380/110 kV", .transmission, .root, parent: nil,
@@ -105,20 +119,20 @@ struct GridTopology: Sendable {
 
         var txNumber = 0
         var consumerNumber = 0
-        for s in 0..<Self.substationCount {
+        for s in 0..<layout.substations {
             let ssCode = "SS-\(s + 1)"
             let ss = add(ssCode, "Substation \(ssCode) \(substationNames[s % substationNames.count]) 110/20 kV", .substation,
-                         .substation, parent: root, ratedKw: UInt32(peakKw / Double(Self.substationCount) * 1.6),
+                         .substation, parent: root, ratedKw: UInt32(peakKw / Double(layout.substations) * 1.6),
                          noLoad: 0.001, loadLoss: 0.015)
             substations.append(ss)
-            for f in 0..<Self.feedersPerSubstation {
-                let fNo = s * Self.feedersPerSubstation + f + 1
+            for f in 0..<layout.feedersPerSubstation {
+                let fNo = s * layout.feedersPerSubstation + f + 1
                 let fCode = "FDR-\(fNo)"
                 let fdr = add(fCode, "Feeder \(fCode) \(feederNames[(fNo - 1) % feederNames.count]) 20 kV", .feeder, .feeder,
-                              parent: ss, ratedKw: UInt32(peakKw / Double(Self.substationCount * Self.feedersPerSubstation) * 1.5),
+                              parent: ss, ratedKw: UInt32(peakKw / Double(layout.substations * layout.feedersPerSubstation) * 1.5),
                               loadLoss: 0.02)
                 feeders.append(fdr)
-                for _ in 0..<Self.transformersPerFeeder {
+                for _ in 0..<layout.transformersPerFeeder {
                     let n = sizes[txNumber]
                     txNumber += 1
                     let street = Self.streets[(txNumber - 1) % Self.streets.count]

@@ -9,7 +9,8 @@ public struct GroundTruth: Sendable, Equatable {
     public struct Incident: Sendable, Equatable {
         /// `"theft"`.
         public var kind: String
-        /// `"unmetered-load"`: a hook-up bypassing the meter plus a tampered meter.
+        /// `"unmetered-load"` (a hook-up bypassing the meter plus a tampered meter, the default demo),
+        /// `"h1"`…`"h6"` (Jokar et al. 2016), `"bypass"`: see `TheftAttack`.
         public var attack: String
         public var asset: AssetID
         public var assetName: String
@@ -60,7 +61,7 @@ public struct GroundTruth: Sendable, Equatable {
         let a = model.topology.assets
         let t = model.theft
         self.init(chainId: model.config.chainId, seed: model.config.seed, intervalSeconds: model.config.intervalSeconds,
-                  incidents: [Incident(kind: "theft", attack: "unmetered-load", asset: a[t.consumer].id,
+                  incidents: !t.active ? [] : [Incident(kind: "theft", attack: t.attack.code, asset: a[t.consumer].id,
                                        assetName: a[t.consumer].name, transformer: a[t.transformer].id,
                                        transformerName: a[t.transformer].name,
                                        fromInterval: model.config.intervalStart(t.fromIndex))])

@@ -1,0 +1,62 @@
+// Monte-Carlo detection report driver: compiled together with the pure
+// simulator and detector sources by scripts/detection-report.sh (one module,
+// no sockets), because no library target sees both GridSimulator and Alerts.
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Alerts' segment detector, as the evaluation drives it.
+struct SegmentDetectorUnderTest: BalanceDetector {
+    var detector = SegmentDetector()
+    mutating func observe(_ balance: SegmentBalance) -> Bool {
+        _ = detector.observe(balance)
+        return detector.suspect
+    }
+    var changePoint: UInt64? { detector.changePoint }
+}
+
+/// Alerts' suspect ranking, as the evaluation asks it.
+func rankSuspects(_ h: FeederHistory) -> [AssetID] {
+    SuspectRanking.rank(consumers: h.consumers, readings: h.readings, hourOfDay: h.hourOfDay, changePoint: h.changePoint,
+                        residualWh: h.residualWh, throughputWh: h.throughputWh)
+        .map(\.asset)
+}
+
+let env = ProcessInfoLite()
+let runs = env.int("RUNS") ?? 40
+let cleanRuns = env.int("CLEAN_RUNS") ?? 100
+var setup = TheftEvaluation.Setup()
+setup.consumers = env.int("CONSUMERS") ?? 100
+setup.realistic = env.int("IDEAL") == nil
+
+var rows: [TheftEvaluation.Summary] = []
+var cleanFalse = 0
+var cleanDays = 0.0
+for (i, attack) in TheftEvaluation.standardAttacks.enumerated() {
+    var rs: [TheftEvaluation.Run] = []
+    for s in 0..<runs {
+        rs.append(TheftEvaluation.run(attack: attack, seed: UInt64(1000 * (i + 1) + s), setup: setup,
+                                      detector: SegmentDetectorUnderTest(), rank: rankSuspects))
+    }
+    let row = TheftEvaluation.summarize(rs, label: attack.label, setup: setup)
+    rows.append(row)
+    cleanFalse += rs.reduce(0) { $0 + $1.falseAlarms }
+    cleanDays += rs.reduce(0.0) { $0 + $1.judgedDays }
+    fputs("\(attack.label): recall24h \(row.recall24h) 7d \(row.recall7d) median \(row.medianDelayHours ?? -1)\n", stderr)
+}
+var fa = 0
+var days = 0.0
+for s in 0..<cleanRuns {
+    let r = TheftEvaluation.run(attack: nil, seed: UInt64(900_000 + s), setup: setup, detector: SegmentDetectorUnderTest())
+    fa += r.falseAlarms
+    days += r.judgedDays
+}
+print("Consumers per feeder: \(setup.consumers); runs per row: \(runs); theft-free runs: \(cleanRuns) × \(setup.cleanDays + setup.attackDays) days\n")
+print(TheftEvaluation.markdownTable(rows))
+print("False alarms (theft-free runs, first day excluded): \(fa) in \(TheftEvaluation.fixed(days, 1)) feeder-days = \(TheftEvaluation.fixed(Double(fa) / max(days, 1), 4)) per feeder-day")
+print("False alarms before the theft started, in theft runs: \(cleanFalse) in \(TheftEvaluation.fixed(cleanDays, 1)) feeder-days")
+
+struct ProcessInfoLite {
+    func int(_ name: String) -> Int? { getenv(name).flatMap { Int(String(cString: $0)) } }
+}
