@@ -21,12 +21,26 @@ struct SimulationOptions: ParsableArguments {
     var truth: String?
     @Flag(help: "Give a few assets hostile names (escape sequences, bidi overrides) to test safe display.")
     var hostileNames = false
+    @Option(help: ArgumentHelp(
+        "Scripted fault, repeatable: [nodeN:]FAULT[=ARG][@AT][/EVERY][xCOUNT].",
+        discussion: "FAULT is drop, restart=3s, slow=250ms, lag=5, reorg=3, lie, chain=1234, malformed, oversized=17MiB or no-ns=qbft; e.g. node2:lag=5@30s, node1:drop@10s/15s, reorg=2@40s/60sx3."))
+    var fault: [String] = []
 
     func validate() throws {
         guard (1...64).contains(nodes) else { throw ValidationError("--nodes must be between 1 and 64") }
         guard consumers >= 500 else { throw ValidationError("--consumers must be at least 500") }
         guard blockTime.duration > .zero, intervalEvery.duration > .zero else {
             throw ValidationError("--block-time and --interval-every must be positive")
+        }
+        for f in fault {
+            do {
+                let script = try FaultScript(parsing: f)
+                guard script.node < nodes else { throw ValidationError("--fault \(f): there are only \(nodes) nodes (node0…node\(nodes - 1))") }
+            } catch let e as ValidationError {
+                throw e
+            } catch {
+                throw ValidationError("--fault \(f): \(error)")
+            }
         }
     }
 
@@ -41,6 +55,7 @@ struct SimulationOptions: ParsableArguments {
         c.theftAfter = theftAfter.duration
         c.chainId = chainId
         c.hostileNames = hostileNames
+        c.faults = fault.compactMap { try? FaultScript(parsing: $0) }
         return c
     }
 }

@@ -214,7 +214,10 @@ private let gridtopWithAlarms: URL? = {
     if let p = ProcessInfo.processInfo.environment["GRIDTOP_BIN"] {
         url = URL(fileURLWithPath: p)
     } else {
-        url = Bundle(for: JournalCrashTests.self).bundleURL.deletingLastPathComponent().appendingPathComponent("gridtop")
+        // The test runner is built next to the products (the gridtop target is a dependency).
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("gridtop")
+        url = FileManager.default.isExecutableFile(atPath: beside.path)
+            ? beside : Bundle(for: JournalCrashTests.self).bundleURL.deletingLastPathComponent().appendingPathComponent("gridtop")
     }
     guard FileManager.default.isExecutableFile(atPath: url.path) else { return nil }
     let p = Process()
@@ -227,7 +230,7 @@ private let gridtopWithAlarms: URL? = {
     return p.terminationStatus == 0 ? url : nil
 }()
 
-/// `gridtop alarms …` end to end on a journal (skipped when the executable is not built).
+/// `gridtop alarms …` end to end on a journal (the executable is a dependency of this test target).
 final class AlarmsCommandTests: XCTestCase {
     func run(_ bin: URL, _ args: [String]) throws -> (status: Int32, out: String, err: String) {
         let p = Process()
@@ -244,7 +247,7 @@ final class AlarmsCommandTests: XCTestCase {
     }
 
     func testListAckShelveUnshelveExportAndKPI() throws {
-        guard let bin = gridtopExecutable() else { throw XCTSkip("gridtop is not built") }
+        let bin = try XCTUnwrap(gridtopExecutable(), "the gridtop executable (a dependency of these tests) was not found")
         let path = temporaryPath("chain-1.sqlite")
         let j = try AlarmJournal(path: path, chainId: 1)
         var book = AlarmBook()

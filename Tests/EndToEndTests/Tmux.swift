@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import XCTest
 
 /// A real terminal: a detached tmux session running one command, read with
@@ -48,7 +49,7 @@ final class TmuxSession {
             if r == pid { break }
             if r < 0 && errno != EINTR { break }
             if Date() > deadline {
-                kill(pid, SIGKILL)
+                Glibc.kill(pid, SIGKILL)
                 _ = waitpid(pid, &status, 0)
                 throw NSError(domain: "tmux", code: -1, userInfo: [NSLocalizedDescriptionKey: "tmux \(args.joined(separator: " ")) timed out"])
             }
