@@ -73,7 +73,7 @@ let package = Package(
         .executableTarget(
             name: "GridtopBench",
             dependencies: [
-                "LedgerClient", "GridSimulator", "OperatorTUI", "Alerts",
+                "LedgerClient", "GridSimulator", "OperatorTUI", "Alerts", "AlarmJournal",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -18,11 +18,22 @@ struct AlertsCommand: AsyncParsableCommand {
     var duration: DurationArgument?
     @Option(help: "The chain id to expect; a node reporting another is refused.")
     var chainId: UInt64?
+    @Option(help: "Audit from this block (default: live from the chain's start).")
+    var fromBlock: UInt64?
+    @Option(help: "Audit up to this block, or 'head' (the head when the command starts), then exit.")
+    var toBlock: String?
+    @Flag(help: "Keep following the chain live (the default without --to-block).")
+    var follow = false
 
     func validate() throws {
         guard !nodes.isEmpty else { throw ValidationError("give at least one --node ws://HOST:PORT") }
         for n in nodes where !(n.hasPrefix("ws://") || n.hasPrefix("wss://")) {
             throw ValidationError("--node must be a ws:// or wss:// URL, got \(n)")
+        }
+        if let t = toBlock, t != "head", UInt64(t) == nil { throw ValidationError("--to-block takes a block number or 'head', got \(t)") }
+        if follow && toBlock != nil { throw ValidationError("--follow and --to-block exclude each other") }
+        if let f = fromBlock, let t = toBlock.flatMap(UInt64.init), t < f {
+            throw ValidationError("--to-block \(t) is before --from-block \(f)")
         }
     }
 
@@ -34,6 +45,7 @@ struct AlertsCommand: AsyncParsableCommand {
         }
         var clientConfig = LedgerClientConfiguration(nodes: nodes.map { NodeEndpoint(url: $0) })
         clientConfig.expectedChainId = chainId
+        if let fromBlock { clientConfig.fromBlock = fromBlock }
         let client = LedgerClient(configuration: clientConfig, logger: Logger(label: "gridtop.ledger"))
         let out = LineWriter()
         let asJSON = json
@@ -41,8 +53,11 @@ struct AlertsCommand: AsyncParsableCommand {
             out.write(asJSON ? AlarmJSON.line(t) : AlertsCommand.text(t))
         }
         let limit = duration?.duration
+        var until: UInt64?
+        if let t = toBlock { until = try t == "head" ? await client.currentHead() : UInt64(t)! }
+        let stop = until
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await service.run(client: client) }
+            group.addTask { try await service.run(client: client, until: stop) }
             group.addTask { _ = await Signals.wait() }
             if let limit { group.addTask { try await Task.sleep(for: limit) } }
             _ = try await group.next()

@@ -19,6 +19,10 @@ actor MonitorService {
     private var journal: JournalLink?
     private var journalling = false
     private var dbPath: String?
+    /// For an audit of a past range: stop once this block has been applied.
+    private var stopAfter: UInt64?
+    private var reachedStop: CheckedContinuation<Void, Never>?
+    private var stopReached = false
 
     init(configuration: MonitorConfiguration, box: SnapshotBox?, sink: @escaping @Sendable (AlarmTransition) -> Void) {
         monitor = Monitor(configuration: configuration)
@@ -46,6 +50,16 @@ actor MonitorService {
         emit(monitor.apply(update, now: now))
         if box != nil { screen.record(update) }
         publish()
+        if let stop = stopAfter, case .block(let b) = update, b.header.number >= stop, !stopReached {
+            stopReached = true
+            reachedStop?.resume()
+            reachedStop = nil
+        }
+    }
+
+    private func waitForStop() async {
+        if stopReached { return }
+        await withCheckedContinuation { reachedStop = $0 }
     }
 
     func observe(_ health: ConsensusHealth) {
@@ -133,9 +147,12 @@ actor MonitorService {
         box.publish(screen.build(monitor, consensus: consensus, now: now))
     }
 
-    /// Runs the ledger client into this service until cancelled, with a one-second tick for time-driven checks.
-    func run(client: LedgerClient) async throws {
+    /// Runs the ledger client into this service until cancelled, with a one-second tick for
+    /// time-driven checks; with `until`, returns once that block has been applied.
+    func run(client: LedgerClient, until: UInt64? = nil) async throws {
+        stopAfter = until
         try await withThrowingTaskGroup(of: Void.self) { group in
+            if until != nil { group.addTask { await self.waitForStop() } }
             group.addTask {
                 try await client.run({ update in await self.apply(update) }, health: { h in await self.observe(h) })
             }

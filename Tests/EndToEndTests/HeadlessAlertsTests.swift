@@ -46,5 +46,18 @@ final class HeadlessAlertsTests: XCTestCase {
         for e in events where e["kind"]?.stringValue == "suspected-theft" {
             XCTAssertGreaterThanOrEqual(e["interval"]?.intValue ?? 0, fromInterval)
         }
+
+        // The audit form: the same past, replayed from block 0 to the head, then exit by itself.
+        var auditArgs = ["alerts", "--json", "--from-block", "0", "--to-block", "head"]
+        for u in urls { auditArgs += ["--node", u] }
+        let audit = ChildProcess(bin, auditArgs)
+        let started = Date()
+        try audit.start()
+        XCTAssertEqual(audit.waitForExit(timeout: 60), 0, "audit did not end by itself: \(audit.standardError)")
+        XCTAssertLessThan(Date().timeIntervalSince(started), 60)
+        let audited = try audit.outputLines.map { try JSON.parse($0) }
+        let auditThefts = audited.filter { $0["kind"]?.stringValue == "suspected-theft" && $0["event"]?.stringValue == "raised" }
+        XCTAssertFalse(auditThefts.isEmpty, "the audit found no theft: \(audit.outputLines)")
+        for e in auditThefts { XCTAssertEqual(e["asset"]?.stringValue, transformer) }
     }
 }
