@@ -138,21 +138,9 @@ public enum AlarmJSON {
         var secs = ms / 1000
         var milli = ms % 1000
         if milli < 0 { milli += 1000; secs -= 1 }
-        var days = secs / 86400
-        var rem = secs % 86400
-        if rem < 0 { rem += 86400; days -= 1 }
-        // Civil from days (H. Hinnant).
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
+        let c = UTCTime.civil(secs)
         func p(_ v: Int64, _ w: Int) -> String { let s = String(v); return String(repeating: "0", count: max(0, w - s.count)) + s }
-        return "\(p(y, 4))-\(p(m, 2))-\(p(d, 2))T\(p(rem / 3600, 2)):\(p(rem / 60 % 60, 2)):\(p(rem % 60, 2)).\(p(milli, 3))Z"
+        return "\(p(c.year, 4))-\(p(Int64(c.month), 2))-\(p(Int64(c.day), 2))T\(p(Int64(c.hour), 2)):\(p(Int64(c.minute), 2)):\(p(Int64(c.second), 2)).\(p(milli, 3))Z"
     }
 
     /// Parses `YYYY-MM-DDTHH:MM:SS[.fff]Z` (UTC), as written by `iso8601`.

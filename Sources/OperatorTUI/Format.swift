@@ -1,3 +1,5 @@
+import ChainCore
+
 /// Locale-independent number, energy, time and age formatting for the screen.
 public enum Format {
     /// Unit for a column of energies: one unit per table so rows compare at a glance.
@@ -41,20 +43,7 @@ public enum Format {
 
     /// Civil UTC date and time of a unix timestamp (proleptic Gregorian).
     public static func civil(_ unix: Int64) -> (year: Int64, month: Int, day: Int, hour: Int, minute: Int, second: Int) {
-        var days = unix / 86_400
-        var secs = unix % 86_400
-        if secs < 0 { secs += 86_400; days -= 1 }
-        // Howard Hinnant's civil_from_days.
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = Int(doy - (153 * mp + 2) / 5 + 1)
-        let m = Int(mp < 10 ? mp + 3 : mp - 9)
-        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
-        return (y, m, d, Int(secs / 3600), Int(secs % 3600 / 60), Int(secs % 60))
+        UTCTime.civil(unix)
     }
 
     /// `2026-05-01`
