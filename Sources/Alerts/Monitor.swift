@@ -104,6 +104,13 @@ public struct Monitor: Sendable {
         case .nodes(let statuses):
             nodes = statuses
             return checkNodes(now: now)
+        case .reorg(let r):
+            if r.beyondLimit {
+                warn("reorg deeper than \(r.limit) blocks at #\(r.newHead); older blocks were not retracted")
+            }
+            return []
+        case .consensus:
+            return []
         case .warning(let text):
             warn(text)
             return []

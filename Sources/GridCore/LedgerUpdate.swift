@@ -22,6 +22,30 @@ public enum LedgerUpdate: Sendable, Equatable {
     case retract(number: UInt64, hash: Bytes32)
     /// Health of every configured node.
     case nodes([NodeStatus])
-    /// Something the operator should know that is not a block (e.g. reorg deeper than the limit).
+    /// A reorg the client saw: how deep, and whether it was followed (retracts emitted)
+    /// or was deeper than the client's limit (older blocks were not retracted).
+    case reorg(ReorgReport)
+    /// Consensus health of the chain as probed on the followed node (validators, block timing).
+    case consensus(ConsensusHealth)
+    /// Something the operator should know that is not a block.
     case warning(String)
+}
+
+/// One reorg: the new head, how many canonical blocks it orphaned, and whether
+/// the client could follow it block by block.
+public struct ReorgReport: Sendable, Equatable {
+    /// Height and hash of the new canonical head after the reorg.
+    public var newHead: UInt64
+    public var newHeadHash: Bytes32
+    /// Blocks orphaned (retracted) or, when `beyondLimit`, at least this many.
+    public var depth: Int
+    /// The client's limit (`maxReorgDepth`) at the time.
+    public var limit: Int
+    /// True when the fork point is deeper than `limit`: blocks below were not retracted.
+    public var beyondLimit: Bool
+
+    public init(newHead: UInt64, newHeadHash: Bytes32, depth: Int, limit: Int, beyondLimit: Bool) {
+        self.newHead = newHead; self.newHeadHash = newHeadHash; self.depth = depth; self.limit = limit
+        self.beyondLimit = beyondLimit
+    }
 }
