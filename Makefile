@@ -13,8 +13,10 @@ build: deps
 	$(SWIFT) build --product gridtop
 
 ## Start gridtop on its embedded simulated network (press q to quit).
+## SCENARIO picks the incident timeline (docs/scenarios.md); SCENARIO= gives the classic single theft.
+SCENARIO ?= scenarios/demo.toml
 demo: build
-	$(BIN) demo $(DEMO_ARGS)
+	$(BIN) demo $(if $(SCENARIO),--scenario $(SCENARIO)) $(DEMO_ARGS)
 
 ## Build and run every test: unit tests, real-socket tests, tmux end-to-end tests.
 test: deps

@@ -46,8 +46,14 @@ struct IntervalOutcome: Sendable {
     let theftWh: Double
     /// One reading per asset, in asset order.
     let readings: [MeterReading]
-    /// Settled P2P trades between prosumers.
+    /// Settled P2P trades between prosumers (and over-claims staged by incidents).
     let transfers: [EnergyTransfer]
+    /// Per placed incident (by ordinal): energy stolen, unreported or over-claimed this interval (Wh).
+    var incidentWh: [Double] = []
+    /// Assets whose readings a silent-meter incident keeps off the chain this interval.
+    var silenced: [Int] = []
+    /// Conflicting second readings staged by duplicate-reading incidents.
+    var duplicates: [MeterReading] = []
 }
 
 /// The synthetic grid's physics: load and PV profiles, technical losses,
@@ -60,6 +66,12 @@ struct GridModel: Sendable {
     let topology: GridTopology
     let theft: TheftScenario
     let physics: Physics
+    /// Every staged incident, in scenario order (the scripted theft is incident 0 when active).
+    let incidents: [ResolvedIncident]
+    /// Incidents of `config.incidents` that could not be placed (unknown target…); empty when all were.
+    let incidentProblems: [IncidentError]
+    /// Per asset: bit 1 = never buys in the P2P market (tampered households), bit 2 = never sells (over-claimers).
+    let tradeBlock: [UInt8]
 
     /// Second-order physics, off in the default demo (whose balance tests assume
     /// the plain model) and on in the evaluation, so that detectors are judged
@@ -89,16 +101,32 @@ struct GridModel: Sendable {
         let pool = households.isEmpty ? kids : households
         let thief = pool[rng.below(pool.count)]
         let hookupKw = (rng.uniform(3, 5) * 10).rounded() / 10
-        var scenario = TheftScenario(consumer: thief, transformer: tx, fromIndex: config.theftIntervalIndex,
+        let scriptedFrom = config.historyIntervals + config.theftIntervalIndex
+        var scenario = TheftScenario(consumer: thief, transformer: tx, fromIndex: scriptedFrom,
                                      hookupKw: hookupKw, attack: .unmeteredLoad(kw: hookupKw, meterFactor: 0.5))
         switch selection {
-        case .scripted: break
+        case .scripted: if config.incidents != nil { scenario.active = false }
         case .none: scenario.active = false
         case .attack(let a, let from):
-            scenario = TheftScenario(consumer: thief, transformer: tx, fromIndex: from ?? config.theftIntervalIndex,
+            scenario = TheftScenario(consumer: thief, transformer: tx, fromIndex: from ?? scriptedFrom,
                                      hookupKw: hookupKw, attack: a)
         }
         theft = scenario
+        if selection == .scripted, let specs = config.incidents {
+            let placed = Self.place(specs, config: config, topology: topology)
+            incidents = placed.incidents
+            incidentProblems = placed.problems
+        } else {
+            incidents = scenario.active ? [ResolvedIncident(scripted: scenario)] : []
+            incidentProblems = []
+        }
+        var block = [UInt8](repeating: 0, count: topology.assets.count)
+        block[scenario.consumer] |= 1
+        for inc in self.incidents {
+            if inc.kind.tampersMeter { block[inc.asset] |= 1 }
+            if inc.kind == .overclaim { block[inc.asset] |= 2 }
+        }
+        tradeBlock = block
         var w = SplitMix64(seed: config.seed, stream: RandomDomain.weather.rawValue)
         phases = (0..<6).map { _ in w.uniform(0, 2 * Double.pi) }
     }
@@ -187,10 +215,7 @@ struct GridModel: Sendable {
 
     /// The thief's true net energy in interval `k` from its own stream, so any
     /// interval of its day can be recomputed (day-based attacks h4–h6).
-    func thiefNetWh(_ k: Int) -> Double {
-        var r = SplitMix64(seed: config.seed, stream: Self.thiefLoadDomain, UInt64(max(k, 0)))
-        return consumerNetWh(topology.assets[theft.consumer], hour: hourOfDay(k), clear: weather(k).clear, rng: &r)
-    }
+    func thiefNetWh(_ k: Int) -> Double { ownNetWh(theft.consumer, k, ordinal: 0) }
 
     static let meterNoiseDomain: UInt64 = 0x6D65_7465_726E_6F69  // "meternoi"
     static let cableDomain: UInt64 = 0x6361_626C_6573_0000  // "cables"
@@ -220,39 +245,13 @@ struct GridModel: Sendable {
         var trueNet = [Double](repeating: 0, count: n)
         var loss = [Double](repeating: 0, count: n)
         var metered = [Double?](repeating: nil, count: n)  // overrides for tampered meters
-        var theftWh = 0.0
-        var hookupWh = 0.0
-        let stealing = theft.active && k >= theft.fromIndex
 
         // Consumers: own load minus rooftop PV.
         for c in topology.consumers {
             trueNet[c] = consumerNetWh(assets[c], hour: hour, clear: clear, rng: &rng)
-            guard theft.active, c == theft.consumer else { continue }
-            // Day-based attacks need the whole day: the thief's load then comes from its own stream.
-            if theft.attack.needsDay { trueNet[c] = thiefNetWh(k) }
-            guard stealing else { continue }
-            var hr = SplitMix64(seed: config.seed, stream: RandomDomain.theft.rawValue, UInt64(k) + 1)
-            if case .unmeteredLoad(let kw, let factor) = theft.attack {
-                hookupWh = kw * whPerKw * hr.uniform(0.98, 1.02)
-                metered[c] = trueNet[c] * factor
-                theftWh = hookupWh + trueNet[c] * (1 - factor)
-            } else {
-                let perDay = intervalsPerDay
-                let slot = k % perDay
-                var day: [Double]
-                if theft.attack.needsDay {
-                    let first = k - slot
-                    day = (first..<(first + perDay)).map(thiefNetWh)
-                } else {
-                    day = [Double](repeating: 0, count: perDay)
-                    day[slot] = trueNet[c]
-                }
-                var dr = SplitMix64(seed: config.seed, stream: Self.theftDayDomain, UInt64(k / perDay))
-                let reported = theft.attack.reported(day: day, slot: slot, rng: &hr, dayRng: &dr)
-                metered[c] = reported
-                theftWh = trueNet[c] - reported
-            }
         }
+        // Thefts: tampered meters and unmetered loads on the line (IncidentEffects.swift).
+        let tampering = tamper(k, trueNet: &trueNet, metered: &metered)
         // Upstream: each segment's meter sees its children's true flow plus the segment's loss.
         // Load-dependent losses follow the energy moved through the segment in
         // either direction (its throughput: children's imports, or their exports
@@ -286,7 +285,7 @@ struct GridModel: Sendable {
             trueNet[p] = imports - exports + loss[p]
         }
         for t in topology.transformers {
-            let extra = t == theft.transformer ? hookupWh : 0  // the hook-up bypasses the consumer's meter
+            let extra = tampering.lineWh.isEmpty ? 0 : tampering.lineWh[t] ?? 0  // hook-ups bypass every meter
             if physics.serviceCables { closeLVSegment(t, extraWh: extra) } else { closeSegment(t, extraWh: extra) }
         }
         for f in topology.feeders { closeSegment(f) }
@@ -331,8 +330,12 @@ struct GridModel: Sendable {
             readings.append(MeterReading(asset: a.id, intervalStart: start, intervalSeconds: config.intervalSeconds,
                                          importWh: split.importWh, exportWh: split.exportWh))
         }
-        return IntervalOutcome(index: k, intervalStart: start, trueNetWh: trueNet, trueLossWh: loss, theftWh: theftWh,
-                               readings: readings, transfers: transfers(k, readings: readings))
+        var incidentWh = tampering.wh
+        let onChain = chainIncidents(k, readings: readings, wh: &incidentWh)
+        return IntervalOutcome(index: k, intervalStart: start, trueNetWh: trueNet, trueLossWh: loss,
+                               theftWh: tampering.theftWh, readings: readings,
+                               transfers: transfers(k, readings: readings) + onChain.transfers, incidentWh: incidentWh,
+                               silenced: onChain.silenced, duplicates: onChain.duplicates)
     }
 
     /// A few settled P2P trades: prosumers selling part of their metered export
@@ -347,8 +350,8 @@ struct GridModel: Sendable {
         var otherBuyers: [Int] = []
         for c in topology.consumers {
             let r = readings[c]
-            if assets[c].pvKwp > 0, r.exportWh >= 200 { sellers.append(c); sellable[c] = r.exportWh }
-            if r.importWh > 0, c != theft.consumer {
+            if assets[c].pvKwp > 0, r.exportWh >= 200, tradeBlock[c] & 2 == 0 { sellers.append(c); sellable[c] = r.exportWh }
+            if r.importWh > 0, tradeBlock[c] & 1 == 0 {
                 buyable[c] = r.importWh
                 if assets[c].pvKwp > 0 { prosumerBuyers.append(c) } else { otherBuyers.append(c) }
             }

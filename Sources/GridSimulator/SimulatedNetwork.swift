@@ -23,24 +23,68 @@ public final class SimulatedNetwork: Sendable {
         var urls: [String] = []
     }
 
+    /// What the incidents amounted to so far, for the ground truth.
+    struct Tally {
+        var energyWh: [Double] = []
+        var throughIndex: Int?
+        var truthPath: String?
+    }
+    private let tally = Locked(Tally())
+
     /// The contract address every grid log carries.
     public static let meteringContract: Address = address(of: "gridtop-sim/metering-contract/v1")
 
     /// Blocks 1…4 carry the asset registrations; readings start after them.
     static let registrationBlocks: UInt64 = 4
 
-    public init(config: SimulationConfig) {
+    /// A network for `config`; incidents of `config.incidents` that cannot be placed on this grid
+    /// are left out (`init(checking:)` refuses them instead).
+    public convenience init(config: SimulationConfig) {
+        self.init(config: config, model: GridModel(config: config))
+    }
+
+    /// A network for `config`, or the first reason one of its incidents cannot be placed
+    /// (an unknown target, a start before the history…).
+    public convenience init(checking config: SimulationConfig) throws(IncidentError) {
+        let model = GridModel(config: config)
+        if let problem = model.incidentProblems.first { throw problem }
+        self.init(config: config, model: model)
+    }
+
+    init(config: SimulationConfig, model: GridModel) {
         self.config = config
-        self.model = GridModel(config: config)
+        self.model = model
         self.hub = SubscriptionHub(salt: config.seed ^ UInt64(truncatingIfNeeded: ContinuousClock.now.hashValue))
         self.validators = (0..<max(config.nodes, 1)).map { Self.address(of: "validator-\($0)") }
     }
 
-    /// The incidents this run stages (known at start: the theft is scheduled).
-    public var groundTruth: GroundTruth { GroundTruth(model: model) }
+    /// The incidents this run stages (known at start: they are scheduled), with their energy so far.
+    public var groundTruth: GroundTruth {
+        let t = tally.withLock { $0 }
+        return GroundTruth(model: model, energyWh: t.energyWh, through: t.throughIndex)
+    }
 
     public func writeGroundTruth(to path: String) throws {
         try (groundTruth.json.serialized() + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    /// Writes the ground truth to `path` now and again after every interval produced
+    /// (so its energies stay current); errors of the later writes are ignored.
+    public func keepGroundTruth(at path: String) throws {
+        tally.withLock { $0.truthPath = path }
+        try writeGroundTruth(to: path)
+    }
+
+    /// Counts one produced interval's incident energy; rewrites the truth file if one is kept.
+    func count(_ out: IntervalOutcome, rewrite: Bool = true) {
+        guard !model.incidents.isEmpty else { return }
+        let path = tally.withLock { t -> String? in
+            if t.energyWh.count < out.incidentWh.count { t.energyWh += [Double](repeating: 0, count: out.incidentWh.count - t.energyWh.count) }
+            for (i, wh) in out.incidentWh.enumerated() { t.energyWh[i] += wh }
+            t.throughIndex = max(t.throughIndex ?? out.index, out.index)
+            return t.truthPath
+        }
+        if rewrite, let path { try? writeGroundTruth(to: path) }
     }
 
     /// The ledger being served (nil before `start()`).
@@ -50,8 +94,12 @@ public final class SimulatedNetwork: Sendable {
 
     /// Starts the chain and one JSON-RPC server per node; returns their URLs (`ws://host:port`).
     public func start() async throws -> [String] {
+        let history = config.historyIntervals
+        let now = Self.unixNow()
+        // With history, genesis and the registrations lie before the first history interval's block.
+        let historyStart = now - min(now, UInt64(history) * UInt64(config.intervalSeconds))
         let ledger = Ledger(chainId: config.chainId, contract: Self.meteringContract, validators: validators,
-                            genesisTimestamp: Self.unixNow())
+                            genesisTimestamp: history > 0 ? historyStart - min(historyStart, Self.registrationBlocks + 1) : now)
         let claimed = run.withLock { r -> Bool in
             guard r.ledger == nil else { return false }
             r.ledger = ledger
@@ -59,6 +107,7 @@ public final class SimulatedNetwork: Sendable {
         }
         guard claimed else { throw SimulationError.alreadyStarted }
         ledger.enqueue(registrationTransactions())
+        if history > 0 { buildHistory(ledger: ledger, intervals: history, startingAt: historyStart) }
 
         var servers: [NodeServer] = []
         var urls: [String] = []
@@ -105,12 +154,15 @@ public final class SimulatedNetwork: Sendable {
         let clock = ContinuousClock()
         let t0 = clock.now
         var nextBlock = t0 + config.blockTime
-        var nextInterval = 0
+        let live = config.historyIntervals
+        var nextInterval = live
         while !Task.isCancelled {
             do { try await clock.sleep(until: nextBlock, tolerance: .milliseconds(5)) } catch { return }
             let now = clock.now
-            while t0 + config.intervalEvery * (nextInterval + 1) <= now {
-                ledger.enqueue(intervalTransactions(nextInterval, nextBlock: ledger.headNumber + 1))
+            while t0 + config.intervalEvery * (nextInterval - live + 1) <= now {
+                let out = model.interval(nextInterval)
+                ledger.enqueue(intervalTransactions(out, nextBlock: ledger.headNumber + 1))
+                count(out)
                 nextInterval += 1
             }
             let block = ledger.produceBlock(timestamp: Self.unixNow())
@@ -140,17 +192,26 @@ public final class SimulatedNetwork: Sendable {
     /// (a transformer and its consumers), one for the SCADA readings of the upstream
     /// grid, one for the P2P market; spread over the next 1–3 blocks.
     func intervalTransactions(_ k: Int, nextBlock: UInt64) -> [PendingTransaction] {
+        intervalTransactions(model.interval(k), nextBlock: nextBlock)
+    }
+
+    /// The same for an interval already computed. Silent meters' readings are left out; a
+    /// duplicate reading follows in a transaction of its own, one block after the interval's last.
+    func intervalTransactions(_ out: IntervalOutcome, nextBlock: UInt64) -> [PendingTransaction] {
+        let k = out.index
         let topo = model.topology
-        let out = model.interval(k)
+        let silent = Set(out.silenced)
+        func reading(_ a: Int) -> GridEvent? { silent.contains(a) ? nil : .meterReading(out.readings[a]) }
         var txs: [PendingTransaction] = []
         for t in topo.transformers {
-            let events = (topo.assets[t].children + [t]).map { GridEvent.meterReading(out.readings[$0]) }
+            let events = silent.isEmpty ? (topo.assets[t].children + [t]).map { GridEvent.meterReading(out.readings[$0]) }
+                : (topo.assets[t].children + [t]).compactMap(reading)
             txs.append(PendingTransaction(from: Self.address(of: "concentrator-" + topo.assets[t].code), events: events,
                                           notBefore: 0))
         }
         let upstream = topo.generators + [topo.root] + topo.substations + topo.feeders
         txs.append(PendingTransaction(from: Self.address(of: "scada-" + topo.assets[topo.root].code),
-                                      events: upstream.map { .meterReading(out.readings[$0]) }, notBefore: 0))
+                                      events: upstream.compactMap(reading), notBefore: 0))
         if !out.transfers.isEmpty {
             txs.append(PendingTransaction(from: Self.address(of: "p2p-market"),
                                           events: out.transfers.map { .energyTransfer($0) }, notBefore: 0))
@@ -159,6 +220,15 @@ public final class SimulatedNetwork: Sendable {
         let blocks = 1 + r.below(3)
         let first = max(nextBlock, Self.registrationBlocks + 1)
         for i in txs.indices { txs[i].notBefore = first + UInt64(i * blocks / txs.count) }
+        for d in out.duplicates {
+            guard let a = topo.index(of: d.asset) else { continue }
+            // Sent again by whoever sends the asset's readings: its data concentrator, or SCADA upstream.
+            let asset = topo.assets[a]
+            let tx: Int? = asset.kind == .transformer ? a : asset.parent.flatMap { topo.assets[$0].kind == .transformer ? $0 : nil }
+            let sender = tx.map { "concentrator-" + topo.assets[$0].code } ?? "scada-" + topo.assets[topo.root].code
+            txs.append(PendingTransaction(from: Self.address(of: sender),
+                                          events: [.meterReading(d)], notBefore: first + UInt64(blocks)))
+        }
         return txs
     }
 

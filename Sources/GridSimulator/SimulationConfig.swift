@@ -27,6 +27,13 @@ public struct SimulationConfig: Sendable {
     public var hostileNames: Bool = false
     /// Scripted faults (per node, on a schedule); see `FaultScript` for the `--fault` syntax.
     public var faults: [FaultScript] = []
+    /// The incidents to stage (see `IncidentSpec`, docs/scenarios.md); nil: the default demo's one
+    /// scripted theft (an unmetered hook-up on a seed-picked household, after `theftAfter`).
+    public var incidents: [IncidentSpec]? = nil
+    /// Days of past chain built at start (blocks with past timestamps) before going live.
+    public var historyDays: Double = 0
+    /// The scenario file's name, if one was loaded (for the ground truth).
+    public var scenarioName: String? = nil
 
     public init() {}
 }
@@ -45,11 +52,21 @@ extension SimulationConfig {
 
     /// Index of the first stolen interval: the first interval whose completion
     /// (at `(k+1) * intervalEvery` after start) is not before `theftAfter`.
-    var theftIntervalIndex: Int {
-        let every = max(intervalEvery.nanoseconds, 1)
-        let after = max(theftAfter.nanoseconds, 0)
+    var theftIntervalIndex: Int { Self.firstCompletion(after: theftAfter, every: intervalEvery) }
+
+    /// Index (from the live start) of the first interval whose completion, at `(k+1) * every`
+    /// after the start, is not before `after`.
+    static func firstCompletion(after: Duration, every: Duration) -> Int {
+        let every = max(every.nanoseconds, 1)
+        let after = max(after.nanoseconds, 0)
         let completions = (after + every - 1) / every  // ceil(after / every)
         return Int(max(completions - 1, 0))
+    }
+
+    /// Intervals in the `historyDays` built at start; the first live interval has this index.
+    public var historyIntervals: Int {
+        let perDay = 86_400 / Double(max(intervalSeconds, 1))
+        return max(0, Int((historyDays * perDay).rounded()))
     }
 }
 

@@ -18,9 +18,9 @@ struct DemoCommand: AsyncParsableCommand {
 
     func run() async throws {
         FileLogHandler.bootstrap()
-        let network = SimulatedNetwork(config: simulation.configuration())
+        let network = try SimulatedNetwork(checking: simulation.configuration())
         let urls = try await network.start()
-        if let truth = simulation.truth { try network.writeGroundTruth(to: truth) }
+        if let truth = simulation.truth { try network.keepGroundTruth(at: truth) }
         var config = MonitorConfiguration()
         config.simulated = true
         // Each demo run is a new simulated chain: restoring an earlier run's alarms would mislead.

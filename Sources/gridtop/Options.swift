@@ -3,21 +3,33 @@ import GridSimulator
 
 /// Options of the embedded simulated network, shared by `demo` and `sim`.
 struct SimulationOptions: ParsableArguments {
-    @Option(help: "Number of simulated validator nodes.")
-    var nodes: Int = 4
-    @Option(help: "Real time between blocks (e.g. 1s, 500ms).")
-    var blockTime: DurationArgument = DurationArgument(.seconds(1))
-    @Option(help: "Real time per simulated 15-minute metering interval.")
-    var intervalEvery: DurationArgument = DurationArgument(.seconds(5))
-    @Option(help: "Number of consumers (at least 500).")
-    var consumers: Int = 520
-    @Option(help: "Seed: the same seed gives the same grid and the same incidents.")
-    var seed: UInt64 = 1
-    @Option(help: "Real time after which the scripted theft starts.")
+    // Options a scenario file can also set are optional here: given, they override the file.
+    @Option(name: .customLong("nodes"), help: "Number of simulated validator nodes (default: 4).")
+    var nodesOption: Int?
+    @Option(name: .customLong("block-time"), help: "Real time between blocks (e.g. 1s, 500ms; default: 1s).")
+    var blockTimeOption: DurationArgument?
+    @Option(name: .customLong("interval-every"), help: "Real time per simulated 15-minute metering interval (default: 5s).")
+    var intervalEveryOption: DurationArgument?
+    @Option(name: .customLong("consumers"), help: "Number of consumers (at least 500; default: 520).")
+    var consumersOption: Int?
+    @Option(name: .customLong("seed"), help: "Seed: the same seed gives the same grid and the same incidents (default: 1).")
+    var seedOption: UInt64?
+    @Option(help: ArgumentHelp(
+        "Scenario file (TOML): grid size, timing and a timeline of incidents; see docs/scenarios.md and scenarios/.",
+        valueName: "file"))
+    var scenario: String?
+    @Option(help: ArgumentHelp(
+        "Incident, repeatable: KIND[:key=value,...][@START[..END]].",
+        discussion: "KIND is h1…h6, bypass, unmetered-load, hookup, overclaim, silent or duplicate; keys are target=C-00042, transformer=TX-0003 and the kind's parameters (alpha, kw, factor…); START/END: 90s or 2m real time after the start, 12 (interval), -6h (simulated time in the --history). E.g. h1:alpha=0.3@2m, bypass:target=C-00042@90s, silent@3m..5m. Replaces the default theft; adds to a --scenario's incidents."))
+    var incident: [String] = []
+    @Option(help: ArgumentHelp("Build this many past days of chain at start (blocks with past timestamps) before going live.",
+                               valueName: "days"))
+    var history: Double?
+    @Option(help: "Real time after which the scripted theft starts (and incidents without a start).")
     var theftAfter: DurationArgument = DurationArgument(.seconds(60))
     @Option(help: "Chain id of the simulated chain.")
     var chainId: UInt64 = 0x4752_4944
-    @Option(help: "Write the ground truth (which asset steals, under which transformer, from when) to this JSON file.")
+    @Option(help: "Write the ground truth of every incident (asset, transformer, intervals, energy) to this JSON file, kept current.")
     var truth: String?
     @Flag(help: "Give a few assets hostile names (escape sequences, bidi overrides) to test safe display.")
     var hostileNames = false
@@ -26,11 +38,20 @@ struct SimulationOptions: ParsableArguments {
         discussion: "FAULT is drop, restart=3s, slow=250ms, lag=5, reorg=3, lie, chain=1234, malformed, oversized=17MiB or no-ns=qbft; e.g. node2:lag=5@30s, node1:drop@10s/15s, reorg=2@40s/60sx3."))
     var fault: [String] = []
 
+    var nodes: Int { (try? configuration())?.nodes ?? nodesOption ?? 4 }
+
     func validate() throws {
-        guard (1...64).contains(nodes) else { throw ValidationError("--nodes must be between 1 and 64") }
-        guard consumers >= 500 else { throw ValidationError("--consumers must be at least 500") }
-        guard blockTime.duration > .zero, intervalEvery.duration > .zero else {
+        if let n = nodesOption, !(1...64).contains(n) { throw ValidationError("--nodes must be between 1 and 64") }
+        if let c = consumersOption, c < 500 { throw ValidationError("--consumers must be at least 500") }
+        if blockTimeOption.map({ $0.duration <= .zero }) == true || intervalEveryOption.map({ $0.duration <= .zero }) == true {
             throw ValidationError("--block-time and --interval-every must be positive")
+        }
+        if let h = history, !(0...366).contains(h) { throw ValidationError("--history must be between 0 and 366 days") }
+        let nodes: Int
+        do {
+            nodes = try configuration().nodes
+        } catch {
+            throw ValidationError("\(error)")
         }
         for f in fault {
             do {
@@ -44,14 +65,25 @@ struct SimulationOptions: ParsableArguments {
         }
     }
 
-    func configuration(basePort: Int? = nil) -> SimulationConfig {
+    /// The run's configuration: the scenario file (if any), then the flags given.
+    /// Throws `ScenarioError` for a broken file, `IncidentSpec.Problem` for a bad `--incident`.
+    func configuration(basePort: Int? = nil) throws -> SimulationConfig {
         var c = SimulationConfig()
-        c.nodes = nodes
+        if let scenario { try Scenario.load(path: scenario).apply(to: &c) }
+        for text in incident {
+            do {
+                c.incidents = (c.incidents ?? []) + [try IncidentSpec(parsing: text)]
+            } catch {
+                throw ValidationError("--incident \(text): \(error)")
+            }
+        }
+        if let nodesOption { c.nodes = nodesOption }
         c.basePort = basePort
-        c.blockTime = blockTime.duration
-        c.intervalEvery = intervalEvery.duration
-        c.consumers = consumers
-        c.seed = seed
+        if let blockTimeOption { c.blockTime = blockTimeOption.duration }
+        if let intervalEveryOption { c.intervalEvery = intervalEveryOption.duration }
+        if let consumersOption { c.consumers = consumersOption }
+        if let seedOption { c.seed = seedOption }
+        if let history { c.historyDays = history }
         c.theftAfter = theftAfter.duration
         c.chainId = chainId
         c.hostileNames = hostileNames

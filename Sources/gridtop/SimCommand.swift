@@ -24,9 +24,9 @@ struct SimCommand: AsyncParsableCommand {
             h.logLevel = .warning
             return h
         }
-        let network = SimulatedNetwork(config: simulation.configuration(basePort: port))
+        let network = try SimulatedNetwork(checking: simulation.configuration(basePort: port))
         let urls = try await network.start()
-        if let truth = simulation.truth { try network.writeGroundTruth(to: truth) }
+        if let truth = simulation.truth { try network.keepGroundTruth(at: truth) }
         FileHandle.standardError.write(Data("gridtop sim: SIMULATED network, chain id \(simulation.chainId), \(urls.count) nodes; Ctrl-C stops it\n".utf8))
         FileHandle.standardOutput.write(Data((urls.joined(separator: "\n") + "\n").utf8))
         _ = await Signals.wait()
