@@ -80,9 +80,9 @@ final class HistoryTests: XCTestCase {
         let net = SimulatedNetwork(config: c)
         XCTAssertEqual(net.model.theft.fromIndex, 24 + c.theftIntervalIndex, "--theft-after counts from the live start")
         _ = try await net.start()
+        let ledger = try XCTUnwrap(net.ledger)
         try await Task.sleep(for: .seconds(1.5))
         await net.stop()
-        let ledger = try XCTUnwrap(net.ledger)
         var starts: [UInt64] = []
         for n in UInt64(5)...ledger.headNumber {
             for e in ledger.block(number: n)!.events {
