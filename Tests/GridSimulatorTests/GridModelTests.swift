@@ -188,14 +188,20 @@ final class GridModelTests: XCTestCase {
         XCTAssertEqual(m.interval(38).theftWh, 0)
         XCTAssertGreaterThan(m.interval(39).theftWh, 0)
         let json = try JSON.parse(gt.json.serialized())
-        XCTAssertEqual(Set(json.objectValue!.keys), ["schema", "chainId", "seed", "intervalSeconds", "incidents"])
+        XCTAssertEqual(Set(json.objectValue!.keys), ["schema", "chainId", "seed", "intervalSeconds", "scenario", "historyIntervals",
+                                                     "epoch", "incidents"])
         XCTAssertEqual(json["schema"], 1)
         XCTAssertEqual(json["chainId"], .number("1196575044"))
         XCTAssertEqual(json["seed"], 3)
         XCTAssertEqual(json["intervalSeconds"], 900)
         let inc = try XCTUnwrap(json["incidents"]?[0])
+        // The first version's keys (read by the end-to-end tests) and the scenario-era additions (docs/scenarios.md).
         XCTAssertEqual(Set(inc.objectValue!.keys),
-                       ["kind", "attack", "asset", "assetName", "transformer", "transformerName", "fromInterval"])
+                       ["kind", "attack", "asset", "assetName", "transformer", "transformerName", "fromInterval",
+                        "number", "assetCode", "transformerCode", "fromIndex", "toIndex", "toInterval", "expectedAlarm",
+                        "alarmAsset", "parameters", "energyWh", "energyThroughIndex"])
+        XCTAssertEqual(inc["alarmAsset"], inc["transformer"])
+        XCTAssertEqual(inc["expectedAlarm"], "suspected-theft")
         XCTAssertEqual(inc["kind"], "theft")
         XCTAssertEqual(inc["attack"], "unmetered-load")
         XCTAssertEqual(inc["asset"]?.stringValue?.count, 66)
