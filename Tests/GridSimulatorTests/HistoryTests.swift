@@ -93,3 +93,18 @@ final class HistoryTests: XCTestCase {
         XCTAssertEqual(starts, (0..<starts.count).map { c.intervalStart($0) }, "one reading per interval, in order, no gap")
     }
 }
+
+final class LedgerGasTests: XCTestCase {
+    /// The shortcut for readings and transfers gives what encoding them gives.
+    func testLogGasMatchesTheEncodedEvents() {
+        let m = GridModel(config: SimulationConfig())
+        let o = m.interval(48)
+        let events = o.readings.prefix(5).map(GridEvent.meterReading) + o.transfers.map(GridEvent.energyTransfer)
+            + m.topology.registrations.prefix(3).map(GridEvent.assetRegistered)
+        XCTAssertGreaterThan(o.transfers.count, 0)
+        for e in events {
+            let encoded = 375 + 375 * UInt64(LedgerSchemaV1.topics(of: e).count) + 8 * UInt64(LedgerSchemaV1.data(of: e).count)
+            XCTAssertEqual(Ledger.logGas(e), encoded, "\(e)")
+        }
+    }
+}
