@@ -111,6 +111,43 @@ final class HTTPTransportTests: SimulatorTestCase {
         XCTAssertEqual(shown, 0)
     }
 
+    /// Batches over HTTP: one POST each, never more than 1000 calls; a batch the node refuses
+    /// as a whole (the simulator, as geth, answers one `-32600 batch too large`) is an `.rpc` error.
+    func testBatchesOverHTTPAreChunkedAndAnswersKeptInOrder() async throws {
+        let (net, urls) = try await startNetwork(simConfig(nodes: 1))
+        await eventually("a few blocks") { (net.ledger?.headNumber ?? 0) >= 5 }
+        let conn = HTTPRPCConnection(
+            settings: .init(url: Self.http(urls[0]), headers: [:], maxResponseSize: 16 << 20, requestTimeout: .seconds(10),
+                            connectTimeout: .seconds(2), secrets: []),
+            logger: Logger(label: "t", factory: { _ in SwiftLogNoOpLogHandler() }), onLatency: { _ in })
+        let runner = Task { await conn.run() }
+        try await conn.waitOpen()
+        do {
+            _ = try await conn.batch(Array(repeating: (method: "eth_chainId", params: [JSON]()), count: 1001))
+            XCTFail("a batch of 1001 was accepted")
+        } catch LedgerClientError.rpc(_, let e) {
+            XCTAssertEqual(e.code, RPCError.invalidRequest)
+        }
+        let calls: [(method: String, params: [JSON])] = (0..<2500).map { ("eth_getBlockByNumber", [.string(Hex.quantity(UInt64($0 % 6))), false]) }
+        let results = try await conn.many(calls)
+        XCTAssertEqual(results.count, 2500)
+        for (i, r) in results.enumerated() {
+            XCTAssertEqual(try r.get()["number"]?.quantity, UInt64(i % 6), "answer \(i)")
+        }
+        let limit = await conn.batchLimit
+        XCTAssertEqual(limit, 1000)
+        await conn.close(.disconnected("done"))
+        await runner.value
+        let reason = await conn.closeReason
+        XCTAssertEqual(reason, .disconnected("done"))
+        do {
+            _ = try await conn.call("eth_chainId", [])
+            XCTFail("a closed link answered")
+        } catch let e as LedgerClientError {
+            XCTAssertEqual(e, .disconnected("done"))
+        }
+    }
+
     // MARK: Headers
 
     /// A node behind an authenticating proxy: the first answers are 401s that echo the
