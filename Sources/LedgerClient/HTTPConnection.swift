@@ -211,15 +211,16 @@ actor HTTPRPCConnection: RPCTransport {
             if Task.isCancelled { throw CancellationError() }
             throw transportFailed(error, label: label)
         }
-        consecutiveFailures = 0
         // A JSON-RPC answer is used whatever the status (Besu and others send errors with 4xx).
         let frame: RPCInbound.Frame
         do { frame = try RPCInbound.decode(bytes) } catch {
+            // Not JSON-RPC (a proxy's 502 page, a 401, garbage): counted like a failed connection.
             if !(200..<300).contains(status) {
-                throw LedgerClientError.httpStatus(Int(status), scrub("\(reason) \(Self.excerpt(bytes))"))
+                throw failed(.httpStatus(Int(status), scrub("\(reason) \(Self.excerpt(bytes))")))
             }
-            throw error
+            throw failed(error)
         }
+        consecutiveFailures = 0
         onLatency(ContinuousClock.now - started)
         return frame
     }
@@ -229,19 +230,21 @@ actor HTTPRPCConnection: RPCTransport {
             + "larger than the maximum frame size of \(settings.maxResponseSize) bytes; request failed")
     }
 
-    /// A timeout or a failed connection: counted, and after `failuresBeforeClose` in a row the link closes.
+    /// A timeout or a failed connection, in the client's words.
     private func transportFailed(_ error: any Error, label: String) -> LedgerClientError {
-        let e: LedgerClientError
         if let h = error as? HTTPClientError, h == .deadlineExceeded || h == .readTimeout {
-            e = .timeout(method: label, after: settings.requestTimeout)
+            return failed(.timeout(method: label, after: settings.requestTimeout))
         } else if let h = error as? HTTPClientError, h == .connectTimeout {
-            e = .timeout(method: "connect", after: settings.connectTimeout)
-        } else {
-            e = .disconnected(scrub(RPCConnection.explain(error)))
+            return failed(.timeout(method: "connect", after: settings.connectTimeout))
         }
+        return failed(.disconnected(scrub(RPCConnection.explain(error))))
+    }
+
+    /// Counts a failed exchange; after `failuresBeforeClose` in a row the link closes (the worker reconnects).
+    private func failed(_ e: LedgerClientError) -> LedgerClientError {
         consecutiveFailures += 1
         if consecutiveFailures >= settings.failuresBeforeClose {
-            logger.warning("node stopped answering; closing the HTTP link", metadata: ["error": "\(e)"])
+            logger.warning("repeated failures; closing the HTTP link", metadata: ["error": "\(e)"])
             finish(e)
         }
         return e
