@@ -77,8 +77,7 @@ final class HTTPTransportTests: SimulatorTestCase {
         await net.inject(.restart(down: .seconds(1)), node: 0)
         await eventually("restart seen") { await self.history(rec, 0).contains { $0.connection == .disconnected } }
         await assertMatchesLedger(rec, net, minHeight: before + 12)
-        let s = await status(rec, 0)
-        XCTAssertEqual(s?.connection, .connected)
+        await eventually("node0 shown connected again") { await self.status(rec, 0)?.connection == .connected }
     }
 
     func testReorgOverHTTPIsFollowedAndReported() async throws {

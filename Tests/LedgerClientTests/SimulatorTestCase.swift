@@ -64,7 +64,7 @@ class SimulatorTestCase: LoopbackTestCase {
     /// then checks: every live block is canonical, every event once, and the energy the client
     /// holds equals the ledger's total over the same blocks (retractions taken into account).
     func assertMatchesLedger(_ rec: Recorder, _ net: SimulatedNetwork, minHeight: UInt64 = 20,
-                             timeout: Duration = .seconds(6), line: UInt = #line) async {
+                             timeout: Duration = .seconds(10), line: UInt = #line) async {
         guard let ledger = net.ledger else { return XCTFail("network not started", line: line) }
         var live: [ChainBlock] = []
         await eventually("client on a canonical tip ≥ \(minHeight)", timeout: timeout, line: line) {
