@@ -20,7 +20,10 @@ struct NodeWorker: Sendable {
             if Task.isCancelled { break }
             if wentLive { attempt = 0 }
             var delay = backoffDelay(attempt: attempt, base: configuration.reconnectBaseDelay, cap: configuration.reconnectMaxDelay)
-            if case .wrongChain = error as? LedgerClientError { delay = configuration.reconnectMaxDelay }
+            switch error as? LedgerClientError {
+            case .wrongChain?, .unsupportedURL?: delay = configuration.reconnectMaxDelay  // retrying soon will not help
+            default: break
+            }
             attempt += 1
             await hub.nodeDisconnected(index, error: error)
             logger.info("node disconnected; reconnecting", metadata: [

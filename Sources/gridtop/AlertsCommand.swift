@@ -33,7 +33,7 @@ struct AlertsCommand: AsyncParsableCommand {
     }
 
     func validate() throws {
-        guard !nodes.isEmpty else { throw ValidationError("give at least one --node ws://HOST:PORT") }
+        guard !nodes.isEmpty else { throw ValidationError("give at least one --node URL (ws://, wss://, http:// or https://)") }
         do { _ = try endpoints() } catch { throw ValidationError("\(error)") }
         if let t = toBlock, t != "head", UInt64(t) == nil { throw ValidationError("--to-block takes a block number or 'head', got \(t)") }
         if follow && toBlock != nil { throw ValidationError("--follow and --to-block exclude each other") }

@@ -52,7 +52,7 @@ struct WatchCommand: AsyncParsableCommand {
     }
 
     func validate() throws {
-        guard !nodes.isEmpty else { throw ValidationError("give at least one --node ws://HOST:PORT") }
+        guard !nodes.isEmpty else { throw ValidationError("give at least one --node URL (ws://, wss://, http:// or https://)") }
         do { _ = try endpoints() } catch { throw ValidationError("\(error)") }
     }
 
