@@ -3,12 +3,14 @@ import GridCore
 
 /// One ledger node to connect to.
 public struct NodeEndpoint: Sendable {
-    /// `ws://` or `wss://` URL. May carry credentials (userinfo, query, key in the path);
-    /// those never appear in statuses, logs or errors.
+    /// `ws://` or `wss://` (subscriptions over WebSocket), or `http://` or `https://`
+    /// (JSON-RPC over HTTP POST; the head is polled every `pollEvery`). May carry credentials
+    /// (userinfo, query, key in the path); those never appear in statuses, logs or errors.
     public var url: String
     /// Display name; defaults to the URL's host and port.
     public var name: String
-    /// Extra HTTP headers for the WebSocket upgrade (e.g. `Authorization`). Never shown.
+    /// Extra HTTP headers sent with the WebSocket upgrade or with every HTTP request
+    /// (e.g. `Authorization`). Never shown or logged.
     public var headers: [String: String]
 
     public init(url: String, name: String? = nil, headers: [String: String] = [:]) {
@@ -19,6 +21,19 @@ public struct NodeEndpoint: Sendable {
 
     /// The URL with userinfo, query, fragment and key-like path segments removed.
     public var safeURL: String { Redaction.sanitize(url: url) }
+
+    public enum Transport: Sendable, Equatable {
+        case webSocket, http
+    }
+
+    /// How the node is reached, from the URL scheme; nil for an unsupported scheme.
+    public var transport: Transport? {
+        switch Redaction.parts(of: url).scheme.lowercased() {
+        case "ws", "wss": return .webSocket
+        case "http", "https": return .http
+        default: return nil
+        }
+    }
 }
 
 public struct LedgerClientConfiguration: Sendable {
@@ -31,7 +46,7 @@ public struct LedgerClientConfiguration: Sendable {
     public var fromBlock: UInt64 = 0
     public var requestTimeout: Duration = .seconds(10)
     public var connectTimeout: Duration = .seconds(5)
-    /// Largest WebSocket frame and message accepted from a node.
+    /// Largest WebSocket frame and message, or HTTP response body, accepted from a node.
     public var maxFrameSize: Int = 16 << 20
     /// How often `.nodes([NodeStatus])` is emitted.
     public var statusEvery: Duration = .seconds(1)
@@ -45,10 +60,13 @@ public struct LedgerClientConfiguration: Sendable {
     /// A gap up to this many blocks is filled block by block (every block emitted);
     /// a longer one is backfilled like the first start (only blocks with grid events).
     public var denseGapLimit: UInt64 = 1_024
-    /// Deepest reorg followed block by block; deeper ones are reported with a warning.
-    public var maxReorgDepth: Int = 128
+    /// Deepest reorg followed block by block; a deeper one is reported as
+    /// `.reorg(ReorgReport(beyondLimit: true))` and older blocks are not retracted.
+    public var maxReorgDepth: Int = 64
     /// Calls per JSON-RPC batch.
     public var batchSize: Int = 100
+    /// How often the head of a node reached over HTTP is polled (`eth_getBlockByNumber("latest")`).
+    public var pollEvery: Duration = .seconds(1)
     /// How often peer count and sync state are polled on each node.
     public var healthPollEvery: Duration = .seconds(5)
     /// Nodes that must report the same hash at a height for it to be canonical;
@@ -78,6 +96,10 @@ public enum LedgerClientError: Error, Sendable, Equatable, CustomStringConvertib
     case inconsistent(String)
     /// The node served a header whose hash does not match its fields; it is excluded.
     case untrusted(String)
+    /// The node URL's scheme is not ws, wss, http or https.
+    case unsupportedURL(String)
+    /// An HTTP answer that is not a JSON-RPC response (e.g. 401, 502), with a short excerpt.
+    case httpStatus(Int, String)
 
     public var description: String {
         switch self {
@@ -91,6 +113,8 @@ public enum LedgerClientError: Error, Sendable, Equatable, CustomStringConvertib
         case .wrongChain(let e, let g): return "wrong chain: node reports chain id \(g), expected \(e)"
         case .inconsistent(let why): return "inconsistent node data: \(why)"
         case .untrusted(let node): return "node \(node) served a block whose hash does not match its header; excluded"
+        case .unsupportedURL(let url): return "unsupported node URL \(url): use ws://, wss://, http:// or https://"
+        case .httpStatus(let code, let why): return "HTTP \(code)" + (why.isEmpty ? "" : ": \(why)")
         }
     }
 }

@@ -8,15 +8,18 @@ extension LedgerClient {
         var best: UInt64?
         var lastError: (any Error)?
         for endpoint in configuration.nodes {
-            let settings = RPCConnection.Settings(url: endpoint.url, headers: endpoint.headers,
-                                                  maxFrameSize: configuration.maxFrameSize,
-                                                  requestTimeout: configuration.requestTimeout)
-            let connection = RPCConnection(settings: settings, logger: logger, onLatency: { _ in })
+            let connection: any RPCTransport
+            do {
+                connection = try makeTransport(for: endpoint, configuration: configuration, logger: logger, onLatency: { _ in })
+            } catch {
+                lastError = error
+                continue
+            }
             let runner = Task { await connection.run() }
             defer { runner.cancel() }
             do {
                 try await withDeadline(configuration.connectTimeout, what: "connect") { try await connection.waitOpen() }
-                if let n = try await connection.call("eth_blockNumber").quantity { best = max(best ?? 0, n) }
+                if let n = try await connection.call("eth_blockNumber", []).quantity { best = max(best ?? 0, n) }
             } catch {
                 lastError = error
             }

@@ -15,7 +15,11 @@ import Logging
 ///   mix blocks). Gaps (skipped `newHeads`, reconnects) are filled block by block up to
 ///   `denseGapLimit`, beyond that like a backfill.
 /// - Reorgs (new head at a known height, parent mismatch, `removed: true` logs):
-///   `.retract` for each orphaned block, newest first, then the new blocks.
+///   `.retract` for each orphaned block, newest first, then `.reorg(ReorgReport)` with the
+///   depth, then the new blocks. A fork deeper than `maxReorgDepth` (default 64) is reported
+///   as `.reorg(… beyondLimit: true)`; blocks below the limit are not retracted.
+/// - Transport by URL: `ws://`/`wss://` subscribe to `newHeads` and `logs`; `http://`/`https://`
+///   poll the head every `pollEvery`; both go through the same gap filling and reorg handling.
 /// - Undecodable grid logs are counted in `ChainBlock.rejectedLogs` and logged.
 /// - `.nodes` every `statusEvery`; credentials never appear in it.
 /// - Several nodes: follows the best head among connected nodes of the right chain and

@@ -11,7 +11,7 @@ actor LedgerHub {
 
     struct Node {
         var status: NodeStatus
-        var connection: RPCConnection?
+        var connection: (any RPCTransport)?
         var head: BlockHeader?
         var latency = LatencyWindow()
         var secrets: [String]
@@ -22,7 +22,7 @@ actor LedgerHub {
     /// A node and its live connection, for one fetch.
     struct Source: Sendable {
         let index: Int
-        let conn: RPCConnection
+        let conn: any RPCTransport
     }
 
     let configuration: LedgerClientConfiguration
@@ -52,7 +52,7 @@ actor LedgerHub {
     /// Chain id reported by each node while the chain id is being learned.
     private var chainVotes: [Int: UInt64] = [:]
     private let quorum: Int
-    private var batchSize: Int { max(1, min(configuration.batchSize, RPCConnection.maxBatch)) }
+    private var batchSize: Int { max(1, min(configuration.batchSize, RPCBatching.maxBatch)) }
     private let filterTopics: JSON
     private let filterAddress: JSON?
 
@@ -138,7 +138,7 @@ actor LedgerHub {
         chainVotes = [:]
     }
 
-    func nodeLive(_ i: Int, connection: RPCConnection, clientVersion: String?, head: BlockHeader) {
+    func nodeLive(_ i: Int, connection: any RPCTransport, clientVersion: String?, head: BlockHeader) {
         if let expected = chainId, let id = nodes[i].status.chainId, id != expected {
             // Refused while it was connecting (the chain id was decided meanwhile).
             let e = refuse(i, expected: expected, got: id)
@@ -232,7 +232,7 @@ actor LedgerHub {
 
     struct ProbeTarget: Sendable {
         let index: Int
-        let conn: RPCConnection
+        let conn: any RPCTransport
         let name: String
         let head: UInt64
     }
@@ -428,6 +428,7 @@ actor LedgerHub {
         }
         // Walk back until the segment hangs on a block we emitted (a reorg if below our tip).
         var depth = 0
+        var beyondLimit = false
         while let first = segment.first, first.number > 0 {
             let p = first.number - 1
             if let known = window.hash(at: p) {
@@ -437,7 +438,7 @@ actor LedgerHub {
             }
             depth += 1
             if depth > configuration.maxReorgDepth {
-                await emit(.warning("reorg deeper than \(configuration.maxReorgDepth) blocks; older blocks are not retracted"))
+                beyondLimit = true  // reported below, once the new blocks are fetched
                 break
             }
             let parent = try await header(src, "eth_getBlockByHash", [.string(first.parentHash.hex), false])
@@ -453,6 +454,19 @@ actor LedgerHub {
             logger.warning("reorg", metadata: ["depth": "\(orphaned.count)", "newHead": "\(head.number)"])
         }
         for o in orphaned { await emit(.retract(number: o.number, hash: o.hash)) }
+        let limit = configuration.maxReorgDepth
+        if beyondLimit {
+            // The fork point is below the limit: blocks under the segment stay as they were shown.
+            logger.error("reorg deeper than the limit; older blocks are not retracted",
+                         metadata: ["limit": "\(limit)", "retracted": "\(orphaned.count)", "newHead": "\(head.number)"])
+            // At least the retracted blocks and the one shown at the fork side (its hash did not match).
+            let provenOrphans = orphaned.count + (ancestor.flatMap { window.hash(at: $0) } != nil ? 1 : 0)
+            await emit(.reorg(ReorgReport(newHead: head.number, newHeadHash: head.hash, depth: provenOrphans,
+                                          limit: limit, beyondLimit: true)))
+        } else if !orphaned.isEmpty {
+            await emit(.reorg(ReorgReport(newHead: head.number, newHeadHash: head.hash, depth: orphaned.count,
+                                          limit: limit, beyondLimit: false)))
+        }
         for (h, l) in zip(segment, logs) { await emitBlock(h, logs: l) }
     }
 

@@ -2,8 +2,9 @@ import ChainCore
 import GridCore
 import Logging
 
-/// Keeps one node connected: connect, check the chain id, subscribe, report
-/// heads and health to the hub, and reconnect with backoff when anything fails.
+/// Keeps one node connected: connect, check the chain id, follow its head (pushed over a
+/// WebSocket subscription, or polled over HTTP), report heads and health to the hub, and
+/// reconnect with backoff when anything fails.
 struct NodeWorker: Sendable {
     let index: Int
     let endpoint: NodeEndpoint
@@ -19,7 +20,10 @@ struct NodeWorker: Sendable {
             if Task.isCancelled { break }
             if wentLive { attempt = 0 }
             var delay = backoffDelay(attempt: attempt, base: configuration.reconnectBaseDelay, cap: configuration.reconnectMaxDelay)
-            if case .wrongChain = error as? LedgerClientError { delay = configuration.reconnectMaxDelay }
+            switch error as? LedgerClientError {
+            case .wrongChain?, .unsupportedURL?: delay = configuration.reconnectMaxDelay  // retrying soon will not help
+            default: break
+            }
             attempt += 1
             await hub.nodeDisconnected(index, error: error)
             logger.info("node disconnected; reconnecting", metadata: [
@@ -34,11 +38,13 @@ struct NodeWorker: Sendable {
     private func session() async -> ((any Error)?, Bool) {
         let hub = self.hub
         let index = self.index
-        let conn = RPCConnection(
-            settings: .init(url: endpoint.url, headers: endpoint.headers, maxFrameSize: configuration.maxFrameSize,
-                            requestTimeout: configuration.requestTimeout),
-            logger: logger,
-            onLatency: { d in Task { await hub.recordLatency(index, d) } })
+        let conn: any RPCTransport
+        do {
+            conn = try makeTransport(for: endpoint, configuration: configuration, logger: logger,
+                                     onLatency: { d in Task { await hub.recordLatency(index, d) } })
+        } catch {
+            return (error, false)
+        }
         let live = LiveFlag()
         let outcome: (any Error)? = await withTaskGroup(of: (any Error)?.self) { group in
             group.addTask {
@@ -65,27 +71,39 @@ struct NodeWorker: Sendable {
         return (outcome, await live.value)
     }
 
-    private func serve(_ conn: RPCConnection, live: LiveFlag) async throws {
+    private func serve(_ conn: any RPCTransport, live: LiveFlag) async throws {
         try await withDeadline(configuration.connectTimeout, what: "connect") {
             try await conn.waitOpen()
         }
-        let idJSON = try await conn.call("eth_chainId")
+        let idJSON = try await conn.call("eth_chainId", [])
         guard let chainId = idJSON.quantity else {
             throw LedgerClientError.badResponse(method: "eth_chainId", "expected a hex quantity")
         }
         try await hub.admit(index, chainId: chainId)
-        let version = try? await conn.call("web3_clientVersion").stringValue
+        let version = try? await conn.call("web3_clientVersion", []).stringValue
+        if let pushing = conn as? any SubscribingTransport {
+            try await followPushes(pushing, clientVersion: version, live: live)
+        } else {
+            try await pollHeads(conn, clientVersion: version, live: live)
+        }
+    }
+
+    private func latestHead(_ conn: any RPCTransport) async throws -> BlockHeader {
+        let latestJSON = try await conn.call("eth_getBlockByNumber", ["latest", false])
+        do { return try BlockHeader(json: latestJSON) } catch {
+            throw LedgerClientError.badResponse(method: "eth_getBlockByNumber", error.description)
+        }
+    }
+
+    /// WebSocket: `newHeads` and `logs` subscriptions push heads and removed logs.
+    private func followPushes(_ conn: any SubscribingTransport, clientVersion version: String?, live: LiveFlag) async throws {
         let headsSub = try await conn.subscribe(["newHeads"])
         var filter: [String: JSON] = ["topics": .array([.array(LedgerSchemaV1.allTopics.map { .string($0.hex) })])]
         if !configuration.contracts.isEmpty {
             filter["address"] = .array(configuration.contracts.map { .string($0.hex) })
         }
         let logsSub = try await conn.subscribe(["logs", .object(filter)])
-        let latestJSON = try await conn.call("eth_getBlockByNumber", ["latest", false])
-        let latest: BlockHeader
-        do { latest = try BlockHeader(json: latestJSON) } catch {
-            throw LedgerClientError.badResponse(method: "eth_getBlockByNumber", error.description)
-        }
+        let latest = try await latestHead(conn)
         await hub.nodeLive(index, connection: conn, clientVersion: version, head: latest)
         await live.set()
 
@@ -115,7 +133,39 @@ struct NodeWorker: Sendable {
         }
     }
 
-    private func pollHealth(_ conn: RPCConnection) async throws {
+    /// HTTP: the head is polled every `pollEvery`; a new hash (higher, or another block at a
+    /// known height) goes to the hub, which fills the gap or follows the reorg as for a pushed
+    /// head. A failed poll is reported and retried; the link itself gives up after repeated
+    /// transport failures, and then the session ends and the worker reconnects.
+    private func pollHeads(_ conn: any RPCTransport, clientVersion version: String?, live: LiveFlag) async throws {
+        let first = try await latestHead(conn)
+        await hub.nodeLive(index, connection: conn, clientVersion: version, head: first)
+        await live.set()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await self.pollHealth(conn) }
+            group.addTask {
+                var last = first
+                while true {
+                    try await Task.sleep(for: configuration.pollEvery)
+                    do {
+                        let head = try await latestHead(conn)
+                        if head.hash != last.hash {
+                            last = head
+                            await hub.nodeHead(index, head)
+                        }
+                    } catch {
+                        if let reason = await conn.closeReason { throw reason }
+                        if Task.isCancelled { throw CancellationError() }
+                        await hub.nodeProblem(index, "head poll failed: \(error)")
+                    }
+                }
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func pollHealth(_ conn: any RPCTransport) async throws {
         while true {
             let r = try await conn.batch([("net_peerCount", []), ("eth_syncing", [])])
             let peers = (try? r[0].get())?.quantity

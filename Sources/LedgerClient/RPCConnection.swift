@@ -11,7 +11,7 @@ import NIOCore
 /// with the connection's error when it closes. Subscription pushes
 /// (`*_subscription`) come out of `notifications`. Anything that is not JSON
 /// closes the connection with `.malformedFrame` so that the owner reconnects.
-actor RPCConnection {
+actor RPCConnection: SubscribingTransport {
     struct Notification: Sendable {
         var subscription: String
         var result: JSON
@@ -38,7 +38,7 @@ actor RPCConnection {
     nonisolated let notifications: AsyncStream<Notification>
     private let sink: AsyncStream<Notification>.Continuation
     private let settings: Settings
-    private let logger: Logger
+    let logger: Logger
     private let onLatency: @Sendable (Duration) -> Void
 
     private var outbound: WebSocketOutboundWriter?
@@ -307,56 +307,13 @@ actor RPCConnection {
     }
 
     /// Largest batch sent on this connection: at most 1000 (geth's limit), lowered when the node
-    /// answers `-32600 batch too large` or `-32003 response too large`.
+    /// answers `-32600 batch too large` or `-32003 response too large` (see `RPCTransport.many`).
     private(set) var batchLimit = RPCConnection.maxBatch
-    static let maxBatch = 1000
+    static let maxBatch = RPCBatching.maxBatch
 
-    /// Calls in batches of at most `batchLimit`, splitting further when the node refuses a batch
-    /// as too large or cuts its response short; results in call order. A single call is sent plain.
-    func many(_ calls: [(method: String, params: [JSON])]) async throws -> [Result<JSON, RPCError>] {
-        var out: [Result<JSON, RPCError>] = []
-        out.reserveCapacity(calls.count)
-        var k = 0
-        while k < calls.count {
-            let n = min(calls.count - k, batchLimit)
-            out += try await adaptive(Array(calls[k..<(k + n)]), depth: 0)
-            k += n
-        }
-        return out
-    }
+    func lowerBatchLimit(to limit: Int) { batchLimit = max(1, min(batchLimit, limit)) }
 
-    static func isTooLarge(_ e: RPCError) -> Bool {
-        e.code == RPCError.responseTooLarge
-            || (e.code == RPCError.invalidRequest && e.message.lowercased().contains("too large"))
-            || (e.code == RPCError.invalidRequest && e.message.lowercased().contains("batch size"))
-    }
-
-    private func adaptive(_ calls: [(method: String, params: [JSON])], depth: Int) async throws -> [Result<JSON, RPCError>] {
-        if calls.count == 1 {
-            do { return [.success(try await call(calls[0].method, calls[0].params))] } catch LedgerClientError.rpc(_, let e) {
-                return [.failure(e)]
-            }
-        }
-        let half = calls.count / 2
-        var results: [Result<JSON, RPCError>]
-        do {
-            results = try await batch(calls)
-        } catch LedgerClientError.rpc(_, let e) where Self.isTooLarge(e) && depth < 16 {
-            // The whole batch was refused: halve it, and remember the smaller size for this node.
-            batchLimit = max(1, min(batchLimit, half))
-            logger.info("node refused a batch as too large; splitting", metadata: ["calls": "\(calls.count)", "error": "\(e)"])
-            return try await adaptive(Array(calls[..<half]), depth: depth + 1)
-                + adaptive(Array(calls[half...]), depth: depth + 1)
-        }
-        // geth answers what fits and fills the rest with -32003: ask again for those.
-        let cut = results.indices.filter { if case .failure(let e) = results[$0], e.code == RPCError.responseTooLarge { return true }; return false }
-        if !cut.isEmpty, depth < 16 {
-            if cut.count == calls.count { batchLimit = max(1, min(batchLimit, half)) }
-            let again = try await adaptive(cut.map { calls[$0] }, depth: depth + 1)
-            for (j, i) in cut.enumerated() { results[i] = again[j] }
-        }
-        return results
-    }
+    static func isTooLarge(_ e: RPCError) -> Bool { RPCBatching.isTooLarge(e) }
 
     /// `eth_subscribe`; returns the subscription id.
     func subscribe(_ params: [JSON]) async throws -> String {

@@ -10,8 +10,11 @@ struct AlertsCommand: AsyncParsableCommand {
         commandName: "alerts",
         abstract: "Headless: stream alarm transitions from the given nodes, for scripts and paging systems.")
 
-    @Option(name: .customLong("node"), help: "A node's JSON-RPC WebSocket URL (repeat for several nodes).")
+    @Option(name: .customLong("node"), help: "A node's JSON-RPC URL: ws://, wss://, http:// or https:// (repeat for several nodes).")
     var nodes: [String] = []
+    @Option(name: .customLong("header"),
+            help: "An extra HTTP header for every node, or for node N (0-based) with 'N=': 'Authorization: Bearer $TOKEN' ($VAR is read from the environment; never shown or logged).")
+    var headers: [String] = []
     @Flag(help: "One JSON object per line per alarm transition (see docs/alerts-json.md).")
     var json = false
     @Option(name: .customLong("for"), help: "Stop after this long (e.g. 90s, 5m); default: until interrupted.")
@@ -25,11 +28,13 @@ struct AlertsCommand: AsyncParsableCommand {
     @Flag(help: "Keep following the chain live (the default without --to-block).")
     var follow = false
 
+    func endpoints() throws -> [NodeEndpoint] {
+        try NodeEndpoint.fromCommandLine(urls: nodes, headers: headers, environment: ProcessInfo.processInfo.environment)
+    }
+
     func validate() throws {
-        guard !nodes.isEmpty else { throw ValidationError("give at least one --node ws://HOST:PORT") }
-        for n in nodes where !(n.hasPrefix("ws://") || n.hasPrefix("wss://")) {
-            throw ValidationError("--node must be a ws:// or wss:// URL, got \(n)")
-        }
+        guard !nodes.isEmpty else { throw ValidationError("give at least one --node URL (ws://, wss://, http:// or https://)") }
+        do { _ = try endpoints() } catch { throw ValidationError("\(error)") }
         if let t = toBlock, t != "head", UInt64(t) == nil { throw ValidationError("--to-block takes a block number or 'head', got \(t)") }
         if follow && toBlock != nil { throw ValidationError("--follow and --to-block exclude each other") }
         if let f = fromBlock, let t = toBlock.flatMap(UInt64.init), t < f {
@@ -43,7 +48,7 @@ struct AlertsCommand: AsyncParsableCommand {
             h.logLevel = .warning
             return h
         }
-        var clientConfig = LedgerClientConfiguration(nodes: nodes.map { NodeEndpoint(url: $0) })
+        var clientConfig = LedgerClientConfiguration(nodes: try endpoints())
         clientConfig.expectedChainId = chainId
         if let fromBlock { clientConfig.fromBlock = fromBlock }
         let client = LedgerClient(configuration: clientConfig, logger: Logger(label: "gridtop.ledger"))

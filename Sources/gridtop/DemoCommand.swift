@@ -36,24 +36,29 @@ struct WatchCommand: AsyncParsableCommand {
         commandName: "watch",
         abstract: "Start the dashboard on real ledger nodes.")
 
-    @Option(name: .customLong("node"), help: "A node's JSON-RPC WebSocket URL (repeat for several nodes).")
+    @Option(name: .customLong("node"), help: "A node's JSON-RPC URL: ws://, wss://, http:// or https:// (repeat for several nodes).")
     var nodes: [String] = []
+    @Option(name: .customLong("header"),
+            help: "An extra HTTP header for every node, or for node N (0-based) with 'N=': 'Authorization: Bearer $TOKEN' ($VAR is read from the environment; never shown or logged).")
+    var headers: [String] = []
     @Option(help: "The chain id to expect; a node reporting another is refused.")
     var chainId: UInt64?
     @OptionGroup var screen: ScreenOptions
     @Option(help: "Alarm journal (SQLite) path; default: $XDG_DATA_HOME/gridtop/chain-<id>.sqlite.")
     var db: String?
 
+    func endpoints() throws -> [NodeEndpoint] {
+        try NodeEndpoint.fromCommandLine(urls: nodes, headers: headers, environment: ProcessInfo.processInfo.environment)
+    }
+
     func validate() throws {
-        guard !nodes.isEmpty else { throw ValidationError("give at least one --node ws://HOST:PORT") }
-        for n in nodes where !(n.hasPrefix("ws://") || n.hasPrefix("wss://")) {
-            throw ValidationError("--node must be a ws:// or wss:// URL, got \(n)")
-        }
+        guard !nodes.isEmpty else { throw ValidationError("give at least one --node URL (ws://, wss://, http:// or https://)") }
+        do { _ = try endpoints() } catch { throw ValidationError("\(error)") }
     }
 
     func run() async throws {
         FileLogHandler.bootstrap()
-        try await Dashboard.run(nodes: nodes.map { NodeEndpoint(url: $0) }, monitor: MonitorConfiguration(),
+        try await Dashboard.run(nodes: try endpoints(), monitor: MonitorConfiguration(),
                                 screen: screen, expectedChainId: chainId, journal: (db, chainId))
     }
 }

@@ -26,7 +26,8 @@ final class TLSTests: LoopbackTestCase {
         return p
     }
 
-    func testSelfSignedServerIsRefused() async throws {
+    /// Starts `openssl s_server` on loopback with a fresh self-signed certificate for localhost; returns its port.
+    func startSelfSignedServer() async throws -> Int {
         // openssl is installed by scripts/install-deps.sh (make test).
         XCTAssertTrue(FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl"), "openssl is needed to make a self-signed server")
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gridtop-tls-\(UUID().uuidString)")
@@ -58,23 +59,37 @@ final class TLSTests: LoopbackTestCase {
             }
             srv.waitUntilExit()
         }
-        let p = try XCTUnwrap(port, "openssl s_server did not start")
+        return try XCTUnwrap(port, "openssl s_server did not start")
+    }
 
-        var c = LedgerClientConfiguration(nodes: [NodeEndpoint(url: "wss://localhost:\(p)/", name: "selfsigned")])
+    func testSelfSignedServerIsRefused() async throws {
+        let p = try await startSelfSignedServer()
+        try await assertRefused(url: "wss://localhost:\(p)/")
+    }
+
+    /// The same over HTTPS: AsyncHTTPClient's default TLS configuration, no insecure fallback.
+    func testSelfSignedHTTPSServerIsRefused() async throws {
+        let p = try await startSelfSignedServer()
+        try await assertRefused(url: "https://localhost:\(p)/")
+    }
+
+    func assertRefused(url: String, line: UInt = #line) async throws {
+        var c = LedgerClientConfiguration(nodes: [NodeEndpoint(url: url, name: "selfsigned")])
         c.statusEvery = .milliseconds(100)
         c.reconnectBaseDelay = .milliseconds(50)
         c.connectTimeout = .seconds(2)
         c.startupGrace = .zero
         let rec = startClient(c)
-        await eventually("certificate refusal reported") {
+        await eventually("certificate refusal reported", line: line) {
             let e = await rec.lastStatus?.first?.lastError ?? ""
             return e.contains("certificate is not trusted") && e.contains("CERTIFICATE_VERIFY_FAILED")
         }
         let shown = await rec.lastStatus?.first?.lastError
         print("TLS refusal as shown: \(shown ?? "nil")")
         let updates = await rec.updates
-        XCTAssertFalse(updates.contains { if case .chain = $0 { return true }; return false }, "nothing from an unverified server")
+        XCTAssertFalse(updates.contains { if case .chain = $0 { return true }; return false }, "nothing from an unverified server",
+                       line: line)
         let status = await rec.lastStatus?.first
-        XCTAssertNotEqual(status?.connection, .connected)
+        XCTAssertNotEqual(status?.connection, .connected, line: line)
     }
 }
