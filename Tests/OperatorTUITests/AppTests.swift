@@ -97,6 +97,18 @@ final class AppLoopTests: XCTestCase {
         for n in term.flushedCells.dropFirst() { XCTAssertLessThan(n, 40) }
     }
 
+    func testKeysTypedAheadAreAllTakenBeforeTheNextFrame() throws {
+        let box = SnapshotBox()
+        box.publish(Fixtures.snapshot())
+        let clock = ManualClock(Fixtures.now + 0.2)
+        let term = FakeTerminal(script: [nil, .char("4"), .char("2"), .char("5"), nil, nil, .char("q")])
+        try makeApp(term, box: box, clock: clock).run()
+        XCTAssertEqual(term.frames.count, 2, "one frame for the three keys")
+        XCTAssertTrue(term.frames.last!.lines()[2].hasPrefix("Blocks"), term.frames.last!.dump())
+        // After a key, the rest are read without waiting.
+        XCTAssertEqual(Array(term.timeouts[2...3]), [0, 0])
+    }
+
     func testIdleSleepsUntilTheNextAgeTickInsteadOfPolling() throws {
         let box = SnapshotBox()
         box.publish(Fixtures.snapshot())
@@ -141,11 +153,11 @@ final class AppLoopTests: XCTestCase {
     }
 
     func testFrameRateIsCapped() throws {
-        // Keys every poll but the clock does not move: one frame only (min 50 ms apart).
+        // A key on every wake-up but the clock does not move: one frame only (min 50 ms apart).
         let box = SnapshotBox()
         box.publish(Fixtures.snapshot())
         let clock = ManualClock(Fixtures.now)
-        let term = FakeTerminal(script: Array(repeating: .ctrl("l"), count: 10) + [.char("q")])
+        let term = FakeTerminal(script: Array(repeating: [Key.ctrl("l"), nil], count: 10).flatMap { $0 } + [.char("q")])
         let app = OperatorApp(source: box, options: OperatorOptions(noColor: true), terminal: term, clock: clock.appClock)
         try app.run()
         XCTAssertEqual(term.frames.count, 1)
