@@ -316,7 +316,7 @@ public enum DashboardView {
     }
 
     /// Below this width alarm tables use compact labels and give the room to the asset's name.
-    static let compactAlarmWidth = 100
+    static let compactAlarmWidth = 120
 
     static func drawAlarms(_ c: Context, into buf: inout CellBuffer, y: Int, rows: Int) {
         let list = ordered(c.snapshot.alarms)

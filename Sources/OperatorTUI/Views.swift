@@ -483,7 +483,7 @@ enum GridView {
         let glyphs = c.options.glyphs
         let arrow = glyphs == .unicode ? "▸" : "+"
         // Narrow screens: the name gets the room; the stage shows in the title and path instead.
-        let compact = c.width < 100
+        let compact = c.width < DashboardView.compactAlarmWidth
         return [
             TableColumn(title: "asset", width: compact ? 30 : 18, priority: 0, flexible: true, maxWidth: compact ? 44 : 36) { n in
                 let kids = g.children[n.id]?.count ?? 0

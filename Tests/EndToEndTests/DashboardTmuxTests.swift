@@ -34,8 +34,8 @@ final class DashboardTmuxTests: XCTestCase {
         let later = session.waitFor(timeout: 15) { (self.headNumber($0) ?? 0) >= h0 + 3 }
         XCTAssertTrue(later.ok, "block height did not advance from \(h0):\n\(later.screen)")
 
-        // Full kind label on wide screens, a compact one below 100 columns (the name gets the room).
-        let kind = width < 100 ? "susp. theft" : "suspected theft"
+        // Full kind label on wide screens, a compact one below 120 columns (the name gets the room).
+        let kind = width < 120 ? "susp. theft" : "suspected theft"
         let alarm = session.waitFor(timeout: 60) { $0.contains(kind) }
         XCTAssertTrue(alarm.ok, "no theft alarm on screen:\n\(alarm.screen)")
         let row = alarm.screen.split(separator: "\n").first { $0.contains(kind) }.map(String.init) ?? ""

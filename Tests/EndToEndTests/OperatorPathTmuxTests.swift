@@ -226,13 +226,22 @@ final class OperatorPathTmuxTests: XCTestCase {
         defer { if !finished { s.kill() } }
         var seen: [String] = []
 
-        /// `:asset PREFIX`, then waits for the Asset view showing `expect`.
+        /// `:asset PREFIX`, then waits for the Asset view showing `expect`. Retried while
+        /// the asset is not known yet (registrations are still arriving in the first blocks).
         func openAsset(_ prefix: String, expect: String) {
-            s.send(":")
-            s.type("asset " + prefix)
-            s.send("Enter")
-            let r = s.waitFor(timeout: 10) { $0.contains("› asset ") && $0.contains("READINGS") && $0.contains(expect) }
-            XCTAssertTrue(r.ok, "no Asset view with \(expect.debugDescription) after :asset \(prefix):\n\(r.screen)")
+            var r = (ok: false, screen: "")
+            let deadline = Date().addingTimeInterval(45)
+            repeat {
+                s.send(":")
+                s.type("asset " + prefix)
+                s.send("Enter")
+                r = s.waitFor(timeout: 5) { screen in
+                    screen.contains("no asset named") || screen.contains("› asset ") && screen.contains("READINGS") && screen.contains(expect)
+                }
+                if r.ok && !r.screen.contains("no asset named") { break }
+                Thread.sleep(forTimeInterval: 1)
+            } while Date() < deadline
+            XCTAssertTrue(r.ok && !r.screen.contains("no asset named"), "no Asset view with \(expect.debugDescription) after :asset \(prefix):\n\(r.screen)")
             seen.append(r.screen)
         }
 
