@@ -43,8 +43,10 @@ final class OperatorPathTmuxTests: XCTestCase {
 
     static func lines(_ screen: String) -> [String] { screen.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) }
 
-    /// The first screen line holding `text`.
-    static func line(_ screen: String, containing text: String) -> String? { lines(screen).first { $0.contains(text) } }
+    /// The first screen line holding `text`, other than the title with the filter.
+    static func line(_ screen: String, containing text: String) -> String? {
+        lines(screen).first { $0.contains(text) && !$0.contains("filter: ") }
+    }
 
     /// Opens the Alarms view filtered to the theft alarm, which is then the selected row.
     func showTheftAlarm(_ demo: Demo) throws -> String {
@@ -95,8 +97,8 @@ final class OperatorPathTmuxTests: XCTestCase {
         XCTAssertEqual(theft["acknowledged"]?.boolValue, true, theft.serialized())
         XCTAssertEqual(theft["state"]?.stringValue, "acknowledged", theft.serialized())
         XCTAssertEqual(theft["acknowledgedBy"]?.stringValue, Self.operatorName, theft.serialized())
-        XCTAssertEqual(theft["event"]?.stringValue, "acknowledged", theft.serialized())
-        XCTAssertEqual(theft["by"]?.stringValue, Self.operatorName, theft.serialized())
+        // (The latest transition may be a later one, e.g. an inhibition ending; the acknowledgement stays.)
+        XCTAssertNotNil(theft["acknowledgedAt"]?.stringValue, theft.serialized())
         XCTAssertTrue(demo.transformerName.hasPrefix(theft["assetName"]?.stringValue ?? "-"), theft.serialized())
     }
 
@@ -177,11 +179,11 @@ final class OperatorPathTmuxTests: XCTestCase {
         XCTAssertNotNil(Self.line(shelved.screen, containing: "by \(Self.operatorName): \(reason)"), shelved.screen)
 
         let alarms = try journalAlarms(demo.db)
-        let theft = try XCTUnwrap(alarms.first { $0["kind"]?.stringValue == "suspected-theft" }, "\(alarms.map { $0.serialized() })")
-        XCTAssertEqual(theft["event"]?.stringValue, "shelved", theft.serialized())
-        XCTAssertEqual(theft["reason"]?.stringValue, reason, theft.serialized())
-        XCTAssertEqual(theft["by"]?.stringValue, Self.operatorName, theft.serialized())
+        let theft = try XCTUnwrap(alarms.first { $0["kind"]?.stringValue == "suspected-theft" && $0["shelved"] != nil },
+                                  "no shelved theft alarm in the journal: \(alarms.map { $0.serialized() })")
+        // The shelf as journalled (the latest transition may be a later one, e.g. an inhibition ending).
         XCTAssertEqual(theft["shelved"]?["reason"]?.stringValue, reason, theft.serialized())
+        XCTAssertEqual(theft["shelved"]?["by"]?.stringValue, Self.operatorName, theft.serialized())
         XCTAssertEqual(theft["shelved"]?["mode"]?.stringValue, "timed", theft.serialized())
         // 30 minutes from when it was shelved.
         let until = try XCTUnwrap(theft["shelved"]?["until"]?.stringValue)
