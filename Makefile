@@ -41,3 +41,9 @@ clean:
 detection-report:
 	./scripts/detection-report.sh > docs/detection-results.md
 	@cat docs/detection-results.md
+
+.PHONY: idle-cpu
+## Idle CPU of `gridtop watch` on 4 simulated nodes (release build), over 60 s, per thread.
+idle-cpu: deps
+	$(SWIFT) build -c release --product gridtop
+	./scripts/idle-cpu.sh .build/release/gridtop 60

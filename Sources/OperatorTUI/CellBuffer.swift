@@ -85,6 +85,7 @@ public struct CellBuffer: Equatable, Sendable {
         guard y >= 0, y < height, x >= 0, x < width else { return 0 }
         let limit = min(maxWidth ?? Int.max, width - x)
         guard limit > 0 else { return 0 }
+        if let n = putASCII(text, x: x, y: y, role: role, limit: limit) { return n }
         let safe = SafeText.sanitize(text, limit: max(limit * 4, 16))
         var clusters: [(String, Int)] = []
         clusters.reserveCapacity(safe.count)
@@ -115,6 +116,30 @@ public struct CellBuffer: Equatable, Sendable {
                 set(x: cx, y: y, Cell(text: s, width: 1, role: role))
             }
             cx += w
+        }
+        if cut {
+            set(x: cx, y: y, Cell(text: "…", width: 1, role: role))
+            cx += 1
+        }
+        return cx - x
+    }
+
+    /// Printable ASCII (most of every frame): one byte, one column, nothing to
+    /// sanitize or segment. Same result as the general path; nil if `text` is not
+    /// printable ASCII.
+    private mutating func putASCII(_ text: String, x: Int, y: Int, role: StyleRole, limit: Int) -> Int? {
+        var n = 0
+        for b in text.utf8 {
+            guard b >= 0x20 && b < 0x7F else { return nil }
+            n += 1
+        }
+        let cut = n > limit
+        let budget = cut ? limit - 1 : n
+        var cx = x
+        for b in text.utf8 {
+            if cx - x == budget { break }
+            set(x: cx, y: y, Cell(text: String(Unicode.Scalar(b)), width: 1, role: role))
+            cx += 1
         }
         if cut {
             set(x: cx, y: y, Cell(text: "…", width: 1, role: role))

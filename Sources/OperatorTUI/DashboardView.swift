@@ -296,6 +296,28 @@ public enum DashboardView {
         }
     }
 
+    /// Short kind labels for narrow screens, where the asset's name needs the room.
+    static func shortKindLabel(_ k: AlarmKind) -> String {
+        switch k {
+        case .suspectedTheft: return "susp. theft"
+        case .staleMeter: return "stale meter"
+        case .conflictingReading: return "conflict"
+        case .transferMismatch: return "xfer mism."
+        case .consensusStall: return "cons. stall"
+        case .nodeDivergent: return "divergent"
+        case .nodeDown: return "node down"
+        default: return kindLabel(k)  // kinds added later: the full label, cut by the column
+        }
+    }
+
+    /// Alarm state in at most 9 columns: `ACT UNACK`, `CLR ack`.
+    static func shortStateText(_ a: Alarm) -> String {
+        (a.active ? "ACT" : "CLR") + " " + (a.acknowledged ? "ack" : "UNACK")
+    }
+
+    /// Below this width alarm tables use compact labels and give the room to the asset's name.
+    static let compactAlarmWidth = 120
+
     static func drawAlarms(_ c: Context, into buf: inout CellBuffer, y: Int, rows: Int) {
         let list = ordered(c.snapshot.alarms)
         let shown = min(list.count, rows - 2)
@@ -318,7 +340,17 @@ public enum DashboardView {
         }
         let now = c.now
         let opts = c.options
-        let cols: [TableColumn<Alarm>] = [
+        let compact = c.width < compactAlarmWidth
+        let cols: [TableColumn<Alarm>] = compact ? [
+            TableColumn(title: "pri", width: 3, priority: 0) { (opts.priorityMark($0.priority), .alarm($0.priority)) },
+            TableColumn(title: "state", width: 9, priority: 2) { a in (shortStateText(a), a.acknowledged ? nil : .alarm(a.priority)) },
+            TableColumn(title: "kind", width: 11, priority: 3) { (shortKindLabel($0.kind), nil) },
+            TableColumn(title: "asset", width: 24, priority: 1, flexible: true, maxWidth: 40) { (SafeText.sanitize($0.assetName), nil) },
+            TableColumn(title: "age", width: 6, align: .right, priority: 4) { (Format.age(seconds: now - $0.raisedAt), nil) },
+            TableColumn(title: "rep", width: 3, align: .right, priority: 6) { ($0.count > 1 ? "x\($0.count)" : "", nil) },
+            // The message needs room to say anything: only where the name has what it needs.
+            TableColumn(title: "message", width: 20, priority: 9, flexible: true) { (SafeText.sanitize($0.message), nil) },
+        ] : [
             TableColumn(title: "pri", width: 3, priority: 0) { (opts.priorityMark($0.priority), .alarm($0.priority)) },
             TableColumn(title: "state", width: 12, priority: 1) { a in
                 let text = (a.active ? "ACTIVE" : "clear ") + " " + (a.acknowledged ? "ack" : "UNACK")

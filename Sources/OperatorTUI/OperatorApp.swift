@@ -9,6 +9,22 @@ import Musl
 /// The signal that asked the app to stop (0 = none). Written by the signal
 /// handler (an atomic store is async-signal-safe), polled by the loop.
 private let pendingSignal = Atomic<Int32>(0)
+/// The wake pipe's write end while the app runs (-1 otherwise): a signal handler
+/// writes a byte so the UI thread's poll(2) returns even when the kernel
+/// delivered the signal to another thread.
+private let signalWakeFD = Atomic<Int32>(-1)
+
+/// Called from signal handlers: only async-signal-safe calls.
+private func wakeFromSignal() {
+    let fd = signalWakeFD.load(ordering: .relaxed)
+    if fd >= 0 {
+        var b: UInt8 = 2
+        _ = write(fd, &b, 1)
+    }
+}
+
+/// curses' own SIGWINCH handler, chained from ours (it flags the resize for `wget_wch`).
+nonisolated(unsafe) private var cursesWinchHandler = sigaction()
 
 public enum OperatorAppError: Error, Equatable, CustomStringConvertible {
     /// SIGINT, SIGTERM or SIGHUP arrived; the terminal has been restored.
@@ -44,11 +60,15 @@ struct AppClock: Sendable {
 /// quits (returns), a signal arrives (throws `.interrupted`), or an error is
 /// thrown; the terminal is restored in every case.
 ///
-/// It redraws only when the snapshot version changed, a key was pressed, the
-/// terminal was resized, or the wall-clock second changed (ages tick) — at
-/// most 20 frames per second; when idle it only polls for keys every 50 ms.
+/// It redraws only when the snapshot version changed, a key was pressed or
+/// the terminal was resized — at most 20 frames per second — and, for the
+/// ages on screen, when a second has passed since the last frame. Between
+/// frames it sleeps in poll(2) on the keyboard and the snapshot box's wake
+/// pipe: no timer ticks while nothing happens.
 public final class OperatorApp {
     public static let minFrameInterval = 0.05
+    /// Ages on screen are whole seconds: with nothing else to draw, one frame per second.
+    public static let ageTick = 1.0
 
     private let source: SnapshotBox
     private let options: OperatorOptions
@@ -85,11 +105,16 @@ public final class OperatorApp {
 
     public func run() throws {
         let installed = installSignalHandlers()
+        signalWakeFD.store(source.wakeWriteEnd, ordering: .relaxed)
+        var resizeChain: sigaction?
         defer {
+            signalWakeFD.store(-1, ordering: .relaxed)
+            if var old = resizeChain { sigaction(SIGWINCH, &old, nil) }
             terminal.stop()
             restoreSignalHandlers(installed)
         }
         try terminal.start()
+        resizeChain = chainResizeSignal()
         var (w, h) = terminal.size
         var state = AppState(width: w, height: h, now: clock.wall(), readOnly: options.readOnly)
         state.themeName = theme.name
@@ -99,21 +124,28 @@ public final class OperatorApp {
         var seenVersion: UInt64 = 0
         var dirty = true
         var lastFrame = -Double.infinity
-        var lastSecond = Int64.min
         var lastFullRepaint = clock.monotonic()
 
         while true {
             let sig = pendingSignal.exchange(0, ordering: .relaxed)
             if sig != 0 { throw OperatorAppError.interrupted(signal: sig) }
 
-            if let key = terminal.readKey() {  // waits up to the poll interval
+            // Sleep until a key, new data, a signal, or the next frame that is due.
+            let now = clock.monotonic()
+            var wait = dirty ? lastFrame + OperatorApp.minFrameInterval - now : lastFrame + OperatorApp.ageTick - now
+            if options.fullRepaintInterval > 0 { wait = min(wait, lastFullRepaint + options.fullRepaintInterval - now) }
+            var timeout = min(max(0, wait), OperatorApp.ageTick)
+            while let key = terminal.readKey(timeout: timeout, wake: source.wakeFD) {
+                timeout = 0  // then take every key already typed before drawing
                 if key == .resize {
                     dirty = true
                 } else if let action = AppReducer.action(for: key, in: state, keymap: keymap) {
                     AppReducer.reduce(&state, action)
                     dirty = true
+                    if state.shouldQuit { return }
                 }
             }
+            source.drainWake()
             if state.shouldQuit { return }
             if !state.outbox.isEmpty {
                 let commands = state.outbox
@@ -144,20 +176,15 @@ public final class OperatorApp {
                 AppReducer.reduce(&state, .data(data))
                 dirty = dirty || !state.paused
             }
-            let wall = clock.wall()
-            let second = Int64(wall.rounded(.down))
-            if second != lastSecond {
-                lastSecond = second
-                dirty = true
-            }
             let mono = clock.monotonic()
+            if mono - lastFrame >= OperatorApp.ageTick { dirty = true }  // ages tick
             if options.fullRepaintInterval > 0, mono - lastFullRepaint >= options.fullRepaintInterval {
                 // Cheap insurance against stray output (`wall`, kernel messages).
                 state.needsFullRepaint = true
                 dirty = true
             }
             guard dirty, mono - lastFrame >= OperatorApp.minFrameInterval else { continue }
-            AppReducer.reduce(&state, .tick(now: wall))
+            AppReducer.reduce(&state, .tick(now: clock.wall()))
             if state.needsFullRepaint {
                 lastFullRepaint = mono
                 terminal.invalidate()
@@ -180,13 +207,37 @@ public final class OperatorApp {
         var saved: [(Int32, sigaction)] = []
         for sig in OperatorApp.handledSignals {
             var action = sigaction()
-            action.__sigaction_handler.sa_handler = { s in pendingSignal.store(s, ordering: .relaxed) }
+            action.__sigaction_handler.sa_handler = { s in
+                pendingSignal.store(s, ordering: .relaxed)
+                wakeFromSignal()
+            }
             sigemptyset(&action.sa_mask)
             action.sa_flags = 0  // no SA_RESTART: a blocking read returns so the loop sees the flag
             var old = sigaction()
             if sigaction(sig, &action, &old) == 0 { saved.append((sig, old)) }
         }
         return saved
+    }
+
+    /// After curses started: SIGWINCH wakes the loop too, then runs curses' handler.
+    private func chainResizeSignal() -> sigaction? {
+        var old = sigaction()
+        guard sigaction(SIGWINCH, nil, &old) == 0 else { return nil }
+        cursesWinchHandler = old
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = { s in
+            let prev = cursesWinchHandler
+            if prev.sa_flags & SA_SIGINFO == 0 {
+                let h = prev.__sigaction_handler.sa_handler
+                let raw = unsafeBitCast(h, to: Int.self)
+                if raw != 0 && raw != 1 { h?(s) }  // not SIG_DFL / SIG_IGN
+            }
+            wakeFromSignal()
+        }
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = SA_RESTART
+        guard sigaction(SIGWINCH, &action, nil) == 0 else { return nil }
+        return old
     }
 
     private func restoreSignalHandlers(_ saved: [(Int32, sigaction)]) {

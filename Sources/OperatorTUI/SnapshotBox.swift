@@ -2,12 +2,38 @@ import Alerts
 import Synchronization
 
 /// A thread-safe latest-value mailbox between the ledger pipeline (which
-/// publishes from Swift concurrency) and the UI thread (which polls).
-/// Every publish bumps the version, so the UI redraws only on change.
+/// publishes from Swift concurrency) and the UI thread (which waits).
+/// Every publish bumps the version, so the UI redraws only on change, and
+/// wakes the UI through a pipe, so the UI can sleep in `poll` instead of
+/// polling on a timer.
 public final class SnapshotBox: Sendable {
     private let state = Mutex<(version: UInt64, data: ScreenData?)>((0, nil))
+    /// Read end of the wake pipe (non-blocking); -1 if the pipe could not be made.
+    let wakeFD: Int32
+    private let wakeWriteFD: Int32
+    /// The write end, for signal handlers (a raw write(2) is async-signal-safe).
+    var wakeWriteEnd: Int32 { wakeWriteFD }
+    /// True while a wake byte is in the pipe: one byte per burst of publishes.
+    private let wakePending = Atomic<Bool>(false)
 
-    public init() {}
+    public init() {
+        var fds: [Int32] = [-1, -1]
+        if pipe(&fds) == 0 {
+            for fd in fds {
+                _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+                _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            }
+        } else {
+            fds = [-1, -1]
+        }
+        wakeFD = fds[0]
+        wakeWriteFD = fds[1]
+    }
+
+    deinit {
+        if wakeFD >= 0 { close(wakeFD) }
+        if wakeWriteFD >= 0 { close(wakeWriteFD) }
+    }
 
     /// Publishes a bare snapshot (no topology, block details, KPIs, …).
     public func publish(_ snapshot: MonitorSnapshot) {
@@ -17,6 +43,22 @@ public final class SnapshotBox: Sendable {
     /// Publishes the snapshot with the extras the views can show.
     public func publish(_ data: ScreenData) {
         state.withLock { $0 = ($0.version &+ 1, data) }
+        wake()
+    }
+
+    /// Wakes the UI thread if it is waiting (also for signals; see `OperatorApp`).
+    func wake() {
+        guard wakeWriteFD >= 0, !wakePending.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        var b: UInt8 = 1
+        _ = write(wakeWriteFD, &b, 1)
+    }
+
+    /// Empties the wake pipe; call before reading `version`, so a publish after it wakes again.
+    func drainWake() {
+        guard wakeFD >= 0 else { return }
+        wakePending.store(false, ordering: .sequentiallyConsistent)
+        var buf = (UInt64(0), UInt64(0))
+        while withUnsafeMutableBytes(of: &buf, { read(wakeFD, $0.baseAddress, $0.count) }) > 0 {}
     }
 
     /// The newest snapshot and its version, or nil before the first publish.

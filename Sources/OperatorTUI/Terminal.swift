@@ -12,8 +12,10 @@ protocol TerminalDevice: AnyObject {
     /// Restores the terminal; safe to call more than once.
     func stop()
     var size: (width: Int, height: Int) { get }
-    /// Waits up to the poll interval (~50 ms) for a key; nil on timeout.
-    func readKey() -> Key?
+    /// Waits up to `timeout` seconds for a key, or less when `wake` (a pipe's
+    /// read end, -1 for none) becomes readable or a signal arrives; nil if no key.
+    /// With `timeout` 0 it returns a key already typed, or nil at once.
+    func readKey(timeout: Double, wake: Int32) -> Key?
     /// Draws `buffer`, sending only the cells that differ from the last one presented.
     func present(_ buffer: CellBuffer)
     /// The next `present` repaints the whole screen from scratch.
@@ -37,7 +39,6 @@ public enum TerminalError: Error, CustomStringConvertible {
 /// colour pairs per style role with fallback 256 → 8 → monochrome,
 /// diff-based flushing with `wnoutrefresh` + `doupdate`.
 final class CursesTerminal: TerminalDevice {
-    static let pollMilliseconds: Int32 = 50
     /// ncurses keeps at most CCHARW_MAX (5) wide characters per cell.
     static let maxCharsPerCell = 5
 
@@ -95,7 +96,7 @@ final class CursesTerminal: TerminalDevice {
         set_escdelay(25)
         curs_set(0)
         leaveok(w, true)
-        wtimeout(w, CursesTerminal.pollMilliseconds)
+        wtimeout(w, 0)  // never block in curses: `readKey` waits in poll(2) on the keyboard and the wake pipe
         setUpColors(window: w)
         let sync = tigetstr("Sync")
         let hasSync = sync != nil && Int(bitPattern: sync) != -1
@@ -168,8 +169,16 @@ final class CursesTerminal: TerminalDevice {
         return (Int(max(0, w)), Int(max(0, h)))
     }
 
-    func readKey() -> Key? {
-        guard screen != nil else { return nil }
+    func readKey(timeout: Double, wake: Int32) -> Key? {
+        guard screen != nil, let inFile else { return nil }
+        if timeout > 0 {
+            var fds = [pollfd(fd: fileno(inFile), events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: wake, events: Int16(POLLIN), revents: 0)]
+            let ms = Int32(min(60_000, (timeout * 1000).rounded(.up)))
+            // Returns on a key, a wake byte, a signal (EINTR: SIGWINCH, SIGINT…) or the timeout;
+            // in every case curses is asked below (without waiting), so a resize is seen at once.
+            _ = poll(&fds, wake >= 0 ? 2 : 1, ms)
+        }
         var ch: wint_t = 0
         let r = wget_wch(gt_stdscr(), &ch)
         if r == KEY_CODE_YES {

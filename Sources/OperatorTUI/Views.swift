@@ -320,6 +320,24 @@ enum AlarmsView {
 
     static func columns(_ c: ViewContext, annotations: [Int: AlarmAnnotation]) -> [TableColumn<Alarm>] {
         let now = c.now, opts = c.options
+        if c.width < DashboardView.compactAlarmWidth {
+            // Narrow: the asset's name first; compact state and kind; stage and message only in the detail line.
+            return [
+                TableColumn(title: "pri", width: 3, priority: 0) { (opts.priorityMark($0.priority), .alarm($0.priority)) },
+                TableColumn(title: "state", width: 9, priority: 2) { a in
+                    let ann = annotations[a.id]
+                    let text = ann?.isShelved == true ? "SHELVED" : ann?.isInhibited == true ? "INHIBITED" : DashboardView.shortStateText(a)
+                    return (text, a.acknowledged || ann?.isShelved == true ? nil : .alarm(a.priority))
+                },
+                TableColumn(title: "kind", width: 11, priority: 3) { (DashboardView.shortKindLabel($0.kind), nil) },
+                TableColumn(title: "asset", width: 24, priority: 1, flexible: true, maxWidth: 40) { (SafeText.sanitize($0.assetName), nil) },
+                TableColumn(title: "age", width: 6, align: .right, priority: 4) { (Format.age(seconds: now - $0.raisedAt), nil) },
+                TableColumn(title: "rep", width: 3, align: .right, priority: 6) { ($0.count > 1 ? "x\($0.count)" : "", nil) },
+                TableColumn(title: "evidence", width: 9, priority: 5) { ($0.origin.map { "#\($0.blockNumber)" } ?? "-", .dim) },
+                TableColumn(title: "stage", width: 12, priority: 7) { ($0.stageName, nil) },
+                TableColumn(title: "message", width: 16, priority: 8, flexible: true) { (SafeText.sanitize($0.message), nil) },
+            ]
+        }
         return [
             TableColumn(title: "pri", width: 3, priority: 0) { (opts.priorityMark($0.priority), .alarm($0.priority)) },
             TableColumn(title: "state", width: 12, priority: 1) { a in
@@ -464,13 +482,15 @@ enum GridView {
     static func columns(_ c: ViewContext, _ g: GridTree) -> [TableColumn<GridNode>] {
         let glyphs = c.options.glyphs
         let arrow = glyphs == .unicode ? "▸" : "+"
+        // Narrow screens: the name gets the room; the stage shows in the title and path instead.
+        let compact = c.width < DashboardView.compactAlarmWidth
         return [
-            TableColumn(title: "asset", width: 18, priority: 0, flexible: true, maxWidth: 36) { n in
+            TableColumn(title: "asset", width: compact ? 30 : 18, priority: 0, flexible: true, maxWidth: compact ? 44 : 36) { n in
                 let kids = g.children[n.id]?.count ?? 0
                 return ((kids > 0 ? arrow + " " : "  ") + SafeText.sanitize(n.name), nil)
             },
-            TableColumn(title: "stage", width: 12, priority: 3) { (n: GridNode) in (n.stage.name, .dim) },
-            TableColumn(title: "below", width: 6, align: .right, priority: 5) { n in
+            TableColumn(title: "stage", width: 12, priority: compact ? 7 : 3) { (n: GridNode) in (n.stage.name, .dim) },
+            TableColumn(title: "below", width: compact ? 5 : 6, align: .right, priority: 5) { n in
                 let k = g.children[n.id]?.count ?? 0
                 return (k > 0 ? "\(k)" : "", .dim)
             },
@@ -478,7 +498,7 @@ enum GridView {
                 guard let b = n.balance else { return ("-", .dim) }
                 return (Format.energy(wh: b.residualWh, unit: .kWh, plus: true), nil)
             },
-            TableColumn(title: "of flow", width: 7, align: .right, priority: 4) { n in
+            TableColumn(title: compact ? "flow%" : "of flow", width: compact ? 6 : 7, align: .right, priority: 4) { n in
                 guard let b = n.balance else { return ("", nil) }
                 return (Format.percent(b.residualWh, of: b.throughputWh) ?? "-", .dim)
             },

@@ -23,6 +23,13 @@ actor MonitorService {
     private var stopAfter: UInt64?
     private var reachedStop: CheckedContinuation<Void, Never>?
     private var stopReached = false
+    /// When the screen last got a snapshot. A tick that changed nothing publishes
+    /// only after `quietPublishEvery` (KPI windows, node ages), not every second:
+    /// each publish costs a snapshot build and a frame.
+    private var lastPublish = -Double.infinity
+    private let quietPublishEvery = 5.0
+    /// Node statuses arrived that the screen has not seen yet.
+    private var statusPending = false
 
     init(configuration: MonitorConfiguration, box: SnapshotBox?, sink: @escaping @Sendable (AlarmTransition) -> Void) {
         monitor = Monitor(configuration: configuration)
@@ -47,9 +54,16 @@ actor MonitorService {
 
     func apply(_ update: LedgerUpdate) {
         if case .chain(let id) = update, journalling, journal == nil { openJournal(chainId: id) }
-        emit(monitor.apply(update, now: now))
+        let transitions = monitor.apply(update, now: now)
+        emit(transitions)
         if box != nil { screen.record(update) }
-        publish()
+        if case .nodes = update, transitions.isEmpty {
+            // The per-second node statuses ride along with the next block's snapshot
+            // (or the next tick's): one snapshot and one frame a second, not two.
+            statusPending = true
+        } else {
+            publish()
+        }
         if let stop = stopAfter, case .block(let b) = update, b.header.number >= stop, !stopReached {
             stopReached = true
             reachedStop?.resume()
@@ -68,6 +82,7 @@ actor MonitorService {
     }
 
     func tick() {
+        var changed = false
         if var link = journal {
             do {
                 // Actions taken by `gridtop alarms …` in another process.
@@ -76,13 +91,17 @@ actor MonitorService {
                 if !foreign.isEmpty {
                     monitor.replay(foreign)
                     for t in foreign { sink(t) }
+                    changed = true
                 }
             } catch {
                 _ = monitor.apply(.warning("alarm journal: cannot read: \(error)"), now: now)
+                changed = true
             }
         }
-        emit(monitor.tick(now: now))
-        publish()
+        let transitions = monitor.tick(now: now)
+        emit(transitions)
+        let sinceLast = now - lastPublish
+        if changed || !transitions.isEmpty || (statusPending && sinceLast >= 0.9) || sinceLast >= quietPublishEvery { publish() }
     }
 
     /// An operator action. Returns only once durable; on error nothing changed.
@@ -144,6 +163,8 @@ actor MonitorService {
 
     private func publish() {
         guard let box else { return }
+        lastPublish = now
+        statusPending = false
         box.publish(screen.build(monitor, consensus: consensus, now: now))
     }
 

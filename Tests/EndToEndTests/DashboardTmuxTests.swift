@@ -34,11 +34,13 @@ final class DashboardTmuxTests: XCTestCase {
         let later = session.waitFor(timeout: 15) { (self.headNumber($0) ?? 0) >= h0 + 3 }
         XCTAssertTrue(later.ok, "block height did not advance from \(h0):\n\(later.screen)")
 
-        let alarm = session.waitFor(timeout: 60) { $0.contains("suspected theft") }
+        // Full kind label on wide screens, a compact one below 120 columns (the name gets the room).
+        let kind = width < 120 ? "susp. theft" : "suspected theft"
+        let alarm = session.waitFor(timeout: 60) { $0.contains(kind) }
         XCTAssertTrue(alarm.ok, "no theft alarm on screen:\n\(alarm.screen)")
-        let row = alarm.screen.split(separator: "\n").first { $0.contains("suspected theft") }.map(String.init) ?? ""
+        let row = alarm.screen.split(separator: "\n").first { $0.contains(kind) }.map(String.init) ?? ""
         // The row names the transformer of the ground truth (cut by display width on narrow screens).
-        let shown = row.components(separatedBy: "suspected theft").last!.trimmingCharacters(in: .whitespaces)
+        let shown = row.components(separatedBy: kind).last!.trimmingCharacters(in: .whitespaces)
         let namePrefix = String(shown.prefix { $0 != "…" }).trimmingCharacters(in: .whitespaces)
         XCTAssertGreaterThanOrEqual(namePrefix.count, 6, row)
         XCTAssertTrue(truth.transformerName.hasPrefix(String(namePrefix.prefix(truth.transformerName.count))), "row \(row) vs truth \(truth.transformerName)")

@@ -10,13 +10,23 @@ final class TmuxSession {
 
     /// Starts `command` in a new detached session of the given size. The
     /// command's exit status is written to `exitFile` when it ends.
-    init(command: [String], width: Int, height: Int, environment: [String: String] = [:]) throws {
+    ///
+    /// With `rawOutput`, every byte the command writes to the terminal is
+    /// appended to that file (`pipe-pane`), from its very first byte: the
+    /// command starts only once the pipe is in place.
+    init(command: [String], width: Int, height: Int, environment: [String: String] = [:], rawOutput: String? = nil) throws {
         name = "gridtop-e2e-\(UUID().uuidString.prefix(8))"
         exitFile = FileManager.default.temporaryDirectory.appendingPathComponent("\(name).exit").path
+        let goFile = FileManager.default.temporaryDirectory.appendingPathComponent("\(name).go").path
         let env = environment.map { "\($0.key)=\(TmuxSession.quote($0.value))" }.sorted().joined(separator: " ")
         let cmd = command.map(TmuxSession.quote).joined(separator: " ")
-        let shell = "\(env.isEmpty ? "" : "env \(env) ")\(cmd); echo $? > \(TmuxSession.quote(exitFile)); sleep 30"
+        let gate = rawOutput == nil ? "" : "while [ ! -e \(TmuxSession.quote(goFile)) ]; do sleep 0.05; done; "
+        let shell = gate + "\(env.isEmpty ? "" : "env \(env) ")\(cmd); echo $? > \(TmuxSession.quote(exitFile)); sleep 30"
         try TmuxSession.tmux(["new-session", "-d", "-s", name, "-x", "\(width)", "-y", "\(height)", shell])
+        if let raw = rawOutput {
+            try TmuxSession.tmux(["pipe-pane", "-o", "-t", name, "cat >> " + TmuxSession.quote(raw)])
+            FileManager.default.createFile(atPath: goFile, contents: Data())
+        }
     }
 
     static func quote(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }
@@ -70,6 +80,9 @@ final class TmuxSession {
 
     func send(_ keys: String...) { _ = try? TmuxSession.tmux(["send-keys", "-t", name] + keys) }
 
+    /// Types `text` literally (no key names), e.g. Unicode or spaces.
+    func type(_ text: String) { _ = try? TmuxSession.tmux(["send-keys", "-t", name, "-l", text]) }
+
     func resize(width: Int, height: Int) {
         _ = try? TmuxSession.tmux(["resize-window", "-t", name, "-x", "\(width)", "-y", "\(height)"])
     }
@@ -102,5 +115,6 @@ final class TmuxSession {
     func kill() {
         _ = try? TmuxSession.tmux(["kill-session", "-t", name])
         try? FileManager.default.removeItem(atPath: exitFile)
+        try? FileManager.default.removeItem(atPath: exitFile.replacingOccurrences(of: ".exit", with: ".go"))
     }
 }

@@ -1,4 +1,7 @@
 import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
 import Alerts
 @testable import OperatorTUI
 
@@ -24,7 +27,11 @@ final class FakeTerminal: TerminalDevice {
     func stop() { stopped = true }
     var size: (width: Int, height: Int) { (width, height) }
 
-    func readKey() -> Key? {
+    /// The timeout of each `readKey` call, in seconds.
+    private(set) var timeouts: [Double] = []
+
+    func readKey(timeout: Double, wake: Int32) -> Key? {
+        timeouts.append(timeout)
         onPoll?(polls)
         polls += 1
         if script.isEmpty { return .char("q") }  // never hang a test
@@ -90,6 +97,46 @@ final class AppLoopTests: XCTestCase {
         for n in term.flushedCells.dropFirst() { XCTAssertLessThan(n, 40) }
     }
 
+    func testKeysTypedAheadAreAllTakenBeforeTheNextFrame() throws {
+        let box = SnapshotBox()
+        box.publish(Fixtures.snapshot())
+        let clock = ManualClock(Fixtures.now + 0.2)
+        let term = FakeTerminal(script: [nil, .char("4"), .char("2"), .char("5"), nil, nil, .char("q")])
+        try makeApp(term, box: box, clock: clock).run()
+        XCTAssertEqual(term.frames.count, 2, "one frame for the three keys")
+        XCTAssertTrue(term.frames.last!.lines()[2].hasPrefix("Blocks"), term.frames.last!.dump())
+        // After a key, the rest are read without waiting.
+        XCTAssertEqual(Array(term.timeouts[2...3]), [0, 0])
+    }
+
+    func testIdleSleepsUntilTheNextAgeTickInsteadOfPolling() throws {
+        let box = SnapshotBox()
+        box.publish(Fixtures.snapshot())
+        let clock = ManualClock(Fixtures.now + 0.5)
+        let term = FakeTerminal(script: [nil, nil, nil, .char("q")])
+        try makeApp(term, box: box, clock: clock).run()
+        // After the first frame nothing is due until the ages tick, about a second later.
+        XCTAssertGreaterThan(term.timeouts[1], 0.8, "\(term.timeouts)")
+        XCTAssertLessThanOrEqual(term.timeouts.max() ?? 0, OperatorApp.ageTick)
+    }
+
+    func testPublishWakesTheWaitingScreen() {
+        let box = SnapshotBox()
+        XCTAssertGreaterThanOrEqual(box.wakeFD, 0)
+        func readable() -> Bool {
+            var p = pollfd(fd: box.wakeFD, events: Int16(POLLIN), revents: 0)
+            return poll(&p, 1, 0) == 1
+        }
+        XCTAssertFalse(readable())
+        box.publish(Fixtures.snapshot())
+        box.publish(Fixtures.snapshot())
+        XCTAssertTrue(readable())
+        box.drainWake()
+        XCTAssertFalse(readable(), "one drain empties the pipe after a burst of publishes")
+        box.publish(Fixtures.snapshot())
+        XCTAssertTrue(readable(), "a publish after the drain wakes again")
+    }
+
     func testRedrawsWhenSnapshotVersionChanges() throws {
         let box = SnapshotBox()
         let clock = ManualClock(Fixtures.now + 0.1)
@@ -106,11 +153,11 @@ final class AppLoopTests: XCTestCase {
     }
 
     func testFrameRateIsCapped() throws {
-        // Keys every poll but the clock does not move: one frame only (min 50 ms apart).
+        // A key on every wake-up but the clock does not move: one frame only (min 50 ms apart).
         let box = SnapshotBox()
         box.publish(Fixtures.snapshot())
         let clock = ManualClock(Fixtures.now)
-        let term = FakeTerminal(script: Array(repeating: .ctrl("l"), count: 10) + [.char("q")])
+        let term = FakeTerminal(script: Array(repeating: [Key.ctrl("l"), nil], count: 10).flatMap { $0 } + [.char("q")])
         let app = OperatorApp(source: box, options: OperatorOptions(noColor: true), terminal: term, clock: clock.appClock)
         try app.run()
         XCTAssertEqual(term.frames.count, 1)
