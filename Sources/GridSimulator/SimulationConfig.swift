@@ -16,7 +16,7 @@ public struct SimulationConfig: Sendable {
     public var intervalEvery: Duration = .seconds(5)
     /// Simulated length of one metering interval (15 minutes).
     public var intervalSeconds: UInt32 = 900
-    /// Number of LV consumers (at least 500 for the default demo).
+    /// Number of LV consumers: the grid's layout is derived from it (a few hundred to 1,000,000).
     public var consumers: Int = 520
     public var seed: UInt64 = 1
     /// Theft starts with the first interval completed after this much real time.
@@ -27,6 +27,11 @@ public struct SimulationConfig: Sendable {
     public var hostileNames: Bool = false
     /// Scripted faults (per node, on a schedule); see `FaultScript` for the `--fault` syntax.
     public var faults: [FaultScript] = []
+    /// Share of AMI readings (consumers' and transformers' meters) that never reach the chain.
+    public var missingReadingRate = 0.002
+    /// Share of AMI readings that arrive 1–2 intervals late, with a later interval's batch
+    /// (within the monitor's grace period of 2 intervals).
+    public var lateReadingRate = 0.005
 
     public init() {}
 }

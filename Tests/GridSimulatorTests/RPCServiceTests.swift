@@ -33,6 +33,9 @@ final class RPCServiceTests: XCTestCase {
         var c = SimulationConfig()
         c.nodes = nodes
         c.seed = 11
+        // Every reading on time: these tests count one reading per asset per interval.
+        c.missingReadingRate = 0
+        c.lateReadingRate = 0
         let net = SimulatedNetwork(config: c)
         let ledger = Ledger(chainId: c.chainId, contract: SimulatedNetwork.meteringContract, validators: net.validators,
                             genesisTimestamp: 1_800_000_000)
@@ -231,8 +234,9 @@ final class LedgerTests: XCTestCase {
         XCTAssertEqual(empty.header.timestamp, 1_800_000_002)
         XCTAssertEqual(ledger.headNumber, 5)
         XCTAssertEqual(ledger.block(hash: empty.hash)?.number, 5)
-        // Nonces count per sender.
-        XCTAssertEqual(ledger.block(number: 4)?.transactions.last?.nonce, UInt64(1 + 20 - 1))
+        // Nonces count per sender: the operator's upstream transaction, then one per transformer
+        // (the transformer count is derived from the 520 consumers).
+        XCTAssertEqual(ledger.block(number: 4)?.transactions.last?.nonce, UInt64(1 + net.model.topology.transformers.count - 1))
     }
 
     func testQuantity256() {
