@@ -229,9 +229,15 @@ struct GridModel: Sendable {
                 let x = trueNet[c]
                 if x >= 0 { imports += x } else { exports -= x }
                 let (ohms, ph) = serviceCable(c)
-                phase[ph] += x
-                let amps = abs(x) / hours / 230  // mean current over the interval
-                cables += ohms * amps * amps * hours
+                let amps = abs(x) / hours / 230  // mean current over the interval (one phase)
+                if assets[c].profile.evKw >= 11 {
+                    // A three-phase connection (11 kW charger): a third of the current on each phase.
+                    for j in 0..<3 { phase[j] += x / 3 }
+                    cables += ohms * amps * amps * hours / 3
+                } else {
+                    phase[ph] += x
+                    cables += ohms * amps * amps * hours
+                }
             }
             let a = assets[p]
             let rated = Double(a.ratedKw) * 1000 * hours

@@ -108,6 +108,7 @@ final class RPCServiceTests: XCTestCase {
         let f = fixture()
         // Interval 0 went into blocks 5…7: each has transactions whose logs carry their tx hash.
         var readings = 0
+        var blocksWithSeveral = 0
         for n in 5...7 {
             guard let b = f.ledger.block(number: UInt64(n)), !b.transactions.isEmpty else { continue }
             let full = try f.result("eth_getBlockByNumber", [.string(Hex.quantity(UInt64(n))), true])
@@ -128,8 +129,11 @@ final class RPCServiceTests: XCTestCase {
                 XCTAssertEqual(l.address, SimulatedNetwork.meteringContract)
                 if case .meterReading = try LedgerSchemaV1.decode(l) { readings += 1 }
             }
-            XCTAssertGreaterThan(Set(logs.map(\.transactionIndex)).count, 1, "block \(n) should hold several transactions")
+            if Set(logs.map(\.transactionIndex)).count > 1 { blocksWithSeveral += 1 }
         }
+        // The demo has ~5 data concentrators now (transformers of 50–150 consumers; were 20), so a block
+        // of a 3-block spread may hold one transaction: at least one block must hold several.
+        XCTAssertGreaterThan(blocksWithSeveral, 0, "a block of interval 0 should hold several transactions")
         XCTAssertEqual(readings, f.net.model.topology.assets.count, "one reading per asset per interval")
     }
 
