@@ -11,11 +11,9 @@ import Glibc
 
 @MainActor func simulatorBenchmarks(quick: Bool) async throws {
     let n = quick ? 100_000 : 1_000_000
-    let rssBefore = residentMiB()
     let r = SimulatorBenchmarks.grid(consumers: n, repetitions: quick ? 3 : 5)
-    let rssAfter = residentMiB()
     report("simulator: build the \(r.consumers)-consumer grid (\(r.transformers) transformers, \(r.feeders) feeders, \(r.substations) substations, \(r.generators) generators)",
-           String(format: "%.2f s CPU (%.2f s wall), +%.0f MiB resident", r.buildCPUSeconds, r.buildSeconds, rssAfter - rssBefore), target: "seconds")
+           String(format: "%.2f s CPU (%.2f s wall)", r.buildCPUSeconds, r.buildSeconds), target: "seconds")
     let cpu = r.intervalCPUSeconds.map { String(format: "%.2f", $0) }.joined(separator: ", ")
     report("simulator: one interval, \(r.readingsPerInterval) readings delivered (1 core, median of \(r.intervalSeconds.count))",
            String(format: "median %.2f s CPU (%.2f s wall; CPU runs: %@ s)", r.medianIntervalCPUSeconds, r.medianIntervalSeconds, cpu),
@@ -102,12 +100,4 @@ func rpc(_ port: Int, _ method: String, _ params: [JSON]) throws -> JSON {
     let reply = try JSON.parse(String(text[split.upperBound...]))
     guard let result = reply["result"] else { throw BenchError.http }
     return result
-}
-
-/// Resident set size of this process (MiB), from /proc.
-func residentMiB() -> Double {
-    guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-          let line = s.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-          let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
-    return kb / 1024
 }
