@@ -8,7 +8,7 @@ out=.build/detection-report
 mkdir -p "$out/src"
 rm -f "$out"/src/*.swift
 for f in Sources/ChainCore/*.swift Sources/GridCore/*.swift \
-         Sources/GridSimulator/{Random,SimulationConfig,GridTopology,GridModel,TheftAttack,TheftEvaluation,GroundTruth}.swift \
+         Sources/GridSimulator/{Random,SimulationConfig,GridTopology,ConsumerProfile,MeterDelivery,GridModel,TheftAttack,TheftEvaluation,GroundTruth}.swift \
          Sources/Alerts/{LossModel,SegmentDetector}.swift Sources/Alerts/Suspect*.swift Sources/Alerts/Shape*.swift \
          scripts/detection-report/main.swift; do
     [ -f "$f" ] || continue

@@ -54,6 +54,11 @@ struct IntervalOutcome: Sendable {
     var silenced: [Int] = []
     /// Conflicting second readings staged by duplicate-reading incidents.
     var duplicates: [MeterReading] = []
+    /// Asset indices (ascending) whose reading of this interval never reaches the chain
+    /// (their register value is still in `readings`, for the ground truth).
+    var missing: [Int] = []
+    /// Readings the head-end delivers only with a later interval's batch (ascending by asset).
+    var delayed: [DelayedReading] = []
 }
 
 /// The synthetic grid's physics: load and PV profiles, technical losses,
@@ -86,7 +91,8 @@ struct GridModel: Sendable {
         static let ideal = Physics()
         static let realistic = Physics(meterNoise: 0.001, serviceCables: true)
     }
-    private let phases: [Double]
+    /// Phases of the weather's slow cycles (per seed).
+    let phases: [Double]
 
     init(config: SimulationConfig, layout: GridTopology.Layout = .standard, theft selection: TheftSelection = .scripted,
          physics: Physics = .ideal) {
@@ -133,37 +139,7 @@ struct GridModel: Sendable {
 
     var intervalHours: Double { Double(config.intervalSeconds) / 3600 }
 
-    // MARK: Profiles
-
-    /// Mean household demand (kW) at hour `h` of a November day: low at night,
-    /// a morning peak, a midday plateau and a larger evening peak (~0.95 kW mean).
-    static func householdKw(hour h: Double) -> Double {
-        func bump(_ centre: Double, _ width: Double) -> Double {
-            var d = abs(h - centre)
-            d = min(d, 24 - d)
-            return _exp(-0.5 * (d / width) * (d / width))
-        }
-        return 0.45 + 0.9 * bump(7.5, 1.2) + 0.35 * bump(13, 2.5) + 1.4 * bump(19, 1.8)
-    }
-
-    /// Clear-sky PV output per kWp at hour `h` (short, low November sun).
-    static func daylight(hour h: Double) -> Double {
-        let sunrise = 7.75, sunset = 16.25
-        guard h > sunrise, h < sunset else { return 0 }
-        return 0.55 * _pow(_sin(Double.pi * (h - sunrise) / (sunset - sunrise)), 1.3)
-    }
-
-    /// Clear-sky fraction (clouds) and wind capacity factor: smooth weather plus per-interval noise.
-    func weather(_ k: Int) -> (clear: Double, wind: Double) {
-        let t = Double(k) * intervalHours  // simulated hours since the epoch
-        var r = SplitMix64(seed: config.seed, stream: RandomDomain.weather.rawValue, UInt64(k) + 1)
-        let twoPi = 2 * Double.pi
-        let clear = 0.55 + 0.3 * _sin(twoPi * t / 40.8 + phases[0]) + 0.15 * _sin(twoPi * t / 5.3 + phases[1])
-            + 0.12 * r.gaussian()
-        let wind = 0.45 + 0.3 * _sin(twoPi * t / 55.2 + phases[2]) + 0.15 * _sin(twoPi * t / 7.1 + phases[3])
-            + 0.08 * r.gaussian()
-        return (min(max(clear, 0.1), 1), min(max(wind, 0.02), 1))
-    }
+    // Profiles, calendar and weather: ConsumerProfile.swift.
 
     /// Segment loss for `energyWh` flowing through asset `a` during one interval.
     func segmentLoss(_ a: SimAsset, energyWh e: Double) -> Double {
@@ -192,27 +168,6 @@ struct GridModel: Sendable {
         return Double((config.intervalStart(k) + secs / 2) % 86_400) / 3600
     }
 
-    /// One consumer's true net energy (load − rooftop PV, Wh) in an interval,
-    /// drawing its randomness from `rng` (always the same number of draws per branch).
-    func consumerNetWh(_ a: SimAsset, hour: Double, clear: Double, rng: inout SplitMix64) -> Double {
-        let whPerKw = 1000 * intervalHours
-        let secs = Double(config.intervalSeconds)
-        var h = hour + a.shiftHours
-        if h < 0 { h += 24 } else if h >= 24 { h -= 24 }
-        let noise = max(0.3, 1 + 0.12 * rng.gaussian())
-        var loadWh = Self.householdKw(hour: h) * a.loadScale * noise * whPerKw
-        if rng.chance(0.07 * a.spikiness) {  // kettle, oven, heat pump boost, EV top-up
-            let kw = rng.uniform(1.5, 7)
-            let minutes = min(rng.uniform(3, 15), secs / 60)
-            loadWh += kw * 1000 * minutes / 60
-        }
-        var pvWh = 0.0
-        if a.pvKwp > 0 {
-            pvWh = a.pvKwp * Self.daylight(hour: hour) * clear * rng.uniform(0.9, 1.05) * whPerKw
-        }
-        return loadWh - pvWh
-    }
-
     /// The thief's true net energy in interval `k` from its own stream, so any
     /// interval of its day can be recomputed (day-based attacks h4–h6).
     func thiefNetWh(_ k: Int) -> Double { ownNetWh(theft.consumer, k, ordinal: 0) }
@@ -236,10 +191,8 @@ struct GridModel: Sendable {
         let assets = topology.assets
         let n = assets.count
         let start = config.intervalStart(k)
-        let secs = UInt64(config.intervalSeconds)
-        let hour = Double((start + secs / 2) % 86_400) / 3600
         let whPerKw = 1000 * intervalHours
-        let (clear, windCF) = weather(k)
+        let ctx = context(k)
         var rng = SplitMix64(seed: config.seed, stream: RandomDomain.interval.rawValue, UInt64(k))
 
         var trueNet = [Double](repeating: 0, count: n)
@@ -248,7 +201,7 @@ struct GridModel: Sendable {
 
         // Consumers: own load minus rooftop PV.
         for c in topology.consumers {
-            trueNet[c] = consumerNetWh(assets[c], hour: hour, clear: clear, rng: &rng)
+            trueNet[c] = consumerNetWh(c, assets[c].profile, ctx, rng: &rng)
         }
         // Thefts: tampered meters and unmetered loads on the line (IncidentEffects.swift).
         let tampering = tamper(k, trueNet: &trueNet, metered: &metered)
@@ -274,9 +227,15 @@ struct GridModel: Sendable {
                 let x = trueNet[c]
                 if x >= 0 { imports += x } else { exports -= x }
                 let (ohms, ph) = serviceCable(c)
-                phase[ph] += x
-                let amps = abs(x) / hours / 230  // mean current over the interval
-                cables += ohms * amps * amps * hours
+                let amps = abs(x) / hours / 230  // mean current over the interval (one phase)
+                if assets[c].profile.evKw >= 11 {
+                    // A three-phase connection (11 kW charger): a third of the current on each phase.
+                    for j in 0..<3 { phase[j] += x / 3 }
+                    cables += ohms * amps * amps * hours / 3
+                } else {
+                    phase[ph] += x
+                    cables += ohms * amps * amps * hours
+                }
             }
             let a = assets[p]
             let rated = Double(a.ratedKw) * 1000 * hours
@@ -294,48 +253,46 @@ struct GridModel: Sendable {
         let demand = topology.substations.reduce(0) { $0 + trueNet[$1] }
         loss[topology.root] = segmentLoss(assets[topology.root], energyWh: abs(demand))
         let need = demand + loss[topology.root]
+        // Wind and PV farms run on the weather (each site ±20 %); thermal units share the rest
+        // by rating, above their minimum stable output (renewables are curtailed below it).
         var outputs: [Int: Double] = [:]
         var renewable = 0.0
-        var thermal: Int? = nil
+        var thermalRated = 0.0
         for g in topology.generators {
-            let rated = Double(assets[g].ratedKw) * whPerKw
-            switch assets[g].kind {
-            case .wind: outputs[g] = rated * windCF
-            case .solarFarm: outputs[g] = rated * Self.daylight(hour: hour) / 0.55 * 0.8 * clear
-            default: thermal = g
+            let a = assets[g]
+            let rated = Double(a.ratedKw) * whPerKw
+            switch a.kind {
+            case .wind: outputs[g] = rated * min(1, ctx.wind * a.siteFactor)
+            case .solarFarm: outputs[g] = rated * min(1, ctx.solarKwPerKwp * 0.9 * a.siteFactor)
+            default: thermalRated += rated
             }
             renewable += outputs[g] ?? 0
         }
-        if let th = thermal {
-            let minStable = 0.15 * Double(assets[th].ratedKw) * whPerKw
+        if thermalRated > 0 {
+            let minStable = 0.15 * thermalRated
             if need - renewable < minStable, renewable > 0 {
                 let scale = max(0, need - minStable) / renewable  // curtail renewables
                 for (g, v) in outputs { outputs[g] = v * scale }
                 renewable *= scale
             }
-            outputs[th] = need - renewable
+            for g in topology.generators where assets[g].kind == .thermal {
+                outputs[g] = (need - renewable) * Double(assets[g].ratedKw) * whPerKw / thermalRated
+            }
         } else if renewable > 0 {
             for (g, v) in outputs { outputs[g] = v * need / renewable }
         }
         for g in topology.generators { trueNet[g] = -(outputs[g] ?? 0) }
         trueNet[topology.root] = 0
 
-        var readings: [MeterReading] = []
-        readings.reserveCapacity(n)
-        var noise = SplitMix64(seed: config.seed, stream: Self.meterNoiseDomain, UInt64(k))
-        for a in assets {
-            let split = a.index == topology.root
-                ? MeterSplit(importWh: 0, exportWh: 0)
-                : Self.meterValue(metered[a.index] ?? trueNet[a.index], bias: a.meterBias + meterNoise(&noise))
-            readings.append(MeterReading(asset: a.id, intervalStart: start, intervalSeconds: config.intervalSeconds,
-                                         importWh: split.importWh, exportWh: split.exportWh))
-        }
+        let readings = meterReadings(k, trueNetWh: trueNet, metered: metered)
+        let (missing, late) = delivery(k)
         var incidentWh = tampering.wh
         let onChain = chainIncidents(k, readings: readings, wh: &incidentWh)
         return IntervalOutcome(index: k, intervalStart: start, trueNetWh: trueNet, trueLossWh: loss,
                                theftWh: tampering.theftWh, readings: readings,
                                transfers: transfers(k, readings: readings) + onChain.transfers, incidentWh: incidentWh,
-                               silenced: onChain.silenced, duplicates: onChain.duplicates)
+                               silenced: onChain.silenced, duplicates: onChain.duplicates, missing: missing,
+                               delayed: late.map { DelayedReading(asset: $0.asset, reading: readings[$0.asset], byIntervals: $0.by) })
     }
 
     /// A few settled P2P trades: prosumers selling part of their metered export

@@ -7,7 +7,7 @@ extension SimulatedNetwork {
     /// (so the last one is about now). Incidents whose start lies in these intervals are in them.
     /// Nothing is published: no client is connected yet; they backfill with `eth_getLogs`.
     func buildHistory(ledger: Ledger, intervals: Int, startingAt start: UInt64) {
-        let registrationBlocks = Self.registrationBlocks
+        let registrationBlocks = registrationBlockCount
         for b in 1...registrationBlocks {
             ledger.produceBlock(timestamp: start - min(start, registrationBlocks - b))
         }

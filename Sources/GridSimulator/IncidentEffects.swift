@@ -13,7 +13,8 @@ extension GridModel {
     /// interval of its day can be recomputed (day-based attacks h4–h6).
     func ownNetWh(_ c: Int, _ k: Int, ordinal: Int) -> Double {
         var r = SplitMix64(seed: config.seed, stream: Self.incidentStream(Self.thiefLoadDomain, ordinal), UInt64(max(k, 0)))
-        return consumerNetWh(topology.assets[c], hour: hourOfDay(k), clear: weather(k).clear, rng: &r)
+        let p = topology.assets[c].profile
+        return consumerNetWh(c, p, context(k, daySolar: p.batteryKwh > 0), rng: &r)
     }
 
     struct Tampering {

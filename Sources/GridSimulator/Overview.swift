@@ -8,12 +8,16 @@
 //                          interval is a pure function of the seed, computable alone.
 //   SimulationConfig.swift The public knobs; epoch (2026-11-20T00:00Z, 900 s aligned)
 //                          and the exact theft interval derived from them.
-//   GridTopology.swift     Root, generators, substations, feeders, transformers,
-//                          consumers/prosumers; names (optionally hostile), meter bias,
-//                          loss parameters.
-//   GridModel.swift        One metering interval: load and PV profiles, segment losses
-//                          (no-load + k·E² on throughput), dispatch, the scripted theft,
-//                          meter readings (bias, 1 Wh), P2P trades.
+//   GridTopology.swift     The tree derived from the number of consumers (transformers of
+//                          50–150 consumers, feeders, substations, generators sized to the
+//                          load); names (optionally hostile), meter bias, loss parameters.
+//   ConsumerProfile.swift  Per-consumer habits and equipment (daily/weekly shape, season,
+//                          PV, EV, battery), calendar and weather; one consumer's energy.
+//   GridModel.swift        One metering interval: segment losses (no-load + k·E² on
+//                          throughput), dispatch, the scripted theft, P2P trades.
+//   MeterDelivery.swift    The meter model: bias, random error, 1 Wh registers; missing
+//                          and late readings.
+//   SimulatorBenchmarks.swift  Grid build and interval timing for `make bench`.
 //   GroundTruth.swift      The incidents staged, as the ground-truth JSON file.
 //   Ledger.swift           The one chain all nodes serve: QBFT-like blocks
 //                          (keccak(rlp(header)) hashes, real log blooms), transactions

@@ -14,6 +14,10 @@ public final class SimulatedNetwork: Sendable {
     let hub: SubscriptionHub
     let validators: [Address]
     private let run = Locked(RunState())
+    /// Late readings waiting for the batch they arrive with, by interval index.
+    private let lateReadings = Locked<[Int: [MeterReading]]>([:])
+    /// Blocks 1…this carry the asset registrations (4, more for large grids).
+    let registrationBlockCount: UInt64
 
     struct RunState {
         var ledger: Ledger?
@@ -34,8 +38,11 @@ public final class SimulatedNetwork: Sendable {
     /// The contract address every grid log carries.
     public static let meteringContract: Address = address(of: "gridtop-sim/metering-contract/v1")
 
-    /// Blocks 1…4 carry the asset registrations; readings start after them.
+    /// Blocks 1…4 (at least) carry the asset registrations; readings start after them.
     static let registrationBlocks: UInt64 = 4
+    /// At most about this many grid events per block (a block's logs then stay well
+    /// under a client's 16 MiB frame; ~36 M gas, like a busy QBFT block).
+    static let eventsPerBlock = 20_000
 
     /// A network for `config`; incidents of `config.incidents` that cannot be placed on this grid
     /// are left out (`init(checking:)` refuses them instead).
@@ -54,6 +61,8 @@ public final class SimulatedNetwork: Sendable {
     init(config: SimulationConfig, model: GridModel) {
         self.config = config
         self.model = model
+        let consumerBlocks = (model.topology.consumers.count + Self.eventsPerBlock - 1) / Self.eventsPerBlock
+        self.registrationBlockCount = max(Self.registrationBlocks, 1 + UInt64(consumerBlocks))
         self.hub = SubscriptionHub(salt: config.seed ^ UInt64(truncatingIfNeeded: ContinuousClock.now.hashValue))
         self.validators = (0..<max(config.nodes, 1)).map { Self.address(of: "validator-\($0)") }
     }
@@ -172,7 +181,7 @@ public final class SimulatedNetwork: Sendable {
         }
     }
 
-    /// Every asset's `AssetRegistered`, parents before children, over blocks 1…4:
+    /// Every asset's `AssetRegistered`, parents before children, over blocks 1…4 (more for large grids):
     /// the upstream grid and transformers first, then consumers transformer by transformer.
     func registrationTransactions() -> [PendingTransaction] {
         let topo = model.topology
@@ -180,7 +189,7 @@ public final class SimulatedNetwork: Sendable {
         let reg = { (i: Int) in GridEvent.assetRegistered(topo.assets[i].registration) }
         let upstream = [topo.root] + topo.generators + topo.substations + topo.feeders + topo.transformers
         var txs = [PendingTransaction(from: operatorAddress, events: upstream.map(reg), notBefore: 1)]
-        let spread = Int(Self.registrationBlocks) - 1
+        let spread = Int(registrationBlockCount) - 1
         for (j, t) in topo.transformers.enumerated() {
             txs.append(PendingTransaction(from: operatorAddress, events: topo.assets[t].children.map(reg),
                                           notBefore: 2 + UInt64(j * spread / topo.transformers.count)))
@@ -190,7 +199,9 @@ public final class SimulatedNetwork: Sendable {
 
     /// One interval's readings and trades as transactions: one per data concentrator
     /// (a transformer and its consumers), one for the SCADA readings of the upstream
-    /// grid, one for the P2P market; spread over the next 1–3 blocks.
+    /// grid, one for the P2P market; spread over the next 1–3 blocks (more for large grids).
+    /// Missing readings are left out; late ones come with the batch of a later interval,
+    /// first (a head-end transaction), so they land in that batch's first block.
     func intervalTransactions(_ k: Int, nextBlock: UInt64) -> [PendingTransaction] {
         intervalTransactions(model.interval(k), nextBlock: nextBlock)
     }
@@ -200,12 +211,25 @@ public final class SimulatedNetwork: Sendable {
     func intervalTransactions(_ out: IntervalOutcome, nextBlock: UInt64) -> [PendingTransaction] {
         let k = out.index
         let topo = model.topology
+        // Left off the chain this interval: missing readings, late ones (queued for a later
+        // batch) and silent meters' (never sent).
+        var withheld = [Bool](repeating: false, count: out.readings.count)
+        for i in out.missing { withheld[i] = true }
+        for d in out.delayed { withheld[d.asset] = true }
+        for i in out.silenced { withheld[i] = true }
         let silent = Set(out.silenced)
-        func reading(_ a: Int) -> GridEvent? { silent.contains(a) ? nil : .meterReading(out.readings[a]) }
+        let arriving = lateReadings.withLock { queue -> [MeterReading] in
+            for d in out.delayed where !silent.contains(d.asset) { queue[k + d.byIntervals, default: []].append(d.reading) }
+            return queue.removeValue(forKey: k) ?? []
+        }
+        func reading(_ a: Int) -> GridEvent? { withheld[a] ? nil : .meterReading(out.readings[a]) }
         var txs: [PendingTransaction] = []
+        if !arriving.isEmpty {
+            txs.append(PendingTransaction(from: Self.address(of: "head-end"), events: arriving.map { .meterReading($0) },
+                                          notBefore: 0))
+        }
         for t in topo.transformers {
-            let events = silent.isEmpty ? (topo.assets[t].children + [t]).map { GridEvent.meterReading(out.readings[$0]) }
-                : (topo.assets[t].children + [t]).compactMap(reading)
+            let events = (topo.assets[t].children + [t]).compactMap(reading)
             txs.append(PendingTransaction(from: Self.address(of: "concentrator-" + topo.assets[t].code), events: events,
                                           notBefore: 0))
         }
@@ -217,8 +241,9 @@ public final class SimulatedNetwork: Sendable {
                                           events: out.transfers.map { .energyTransfer($0) }, notBefore: 0))
         }
         var r = SplitMix64(seed: config.seed, stream: RandomDomain.blocks.rawValue, UInt64(k))
-        let blocks = 1 + r.below(3)
-        let first = max(nextBlock, Self.registrationBlocks + 1)
+        let events = txs.reduce(0) { $0 + $1.events.count }
+        let blocks = max(1 + r.below(3), (events + Self.eventsPerBlock - 1) / Self.eventsPerBlock)
+        let first = max(nextBlock, registrationBlockCount + 1)
         for i in txs.indices { txs[i].notBefore = first + UInt64(i * blocks / txs.count) }
         for d in out.duplicates {
             guard let a = topo.index(of: d.asset) else { continue }

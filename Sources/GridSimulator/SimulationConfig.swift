@@ -16,7 +16,7 @@ public struct SimulationConfig: Sendable {
     public var intervalEvery: Duration = .seconds(5)
     /// Simulated length of one metering interval (15 minutes).
     public var intervalSeconds: UInt32 = 900
-    /// Number of LV consumers (at least 500 for the default demo).
+    /// Number of LV consumers: the grid's layout is derived from it (a few hundred to 1,000,000).
     public var consumers: Int = 520
     public var seed: UInt64 = 1
     /// Theft starts with the first interval completed after this much real time.
@@ -34,6 +34,11 @@ public struct SimulationConfig: Sendable {
     public var historyDays: Double = 0
     /// The scenario file's name, if one was loaded (for the ground truth).
     public var scenarioName: String? = nil
+    /// Share of AMI readings (consumers' and transformers' meters) that never reach the chain.
+    public var missingReadingRate = 0.002
+    /// Share of AMI readings that arrive 1–2 intervals late, with a later interval's batch
+    /// (within the monitor's grace period of 2 intervals).
+    public var lateReadingRate = 0.005
 
     public init() {}
 }

@@ -90,6 +90,9 @@ public enum TheftEvaluation {
         config.consumers = setup.consumers
         config.seed = seed
         config.intervalSeconds = setup.intervalSeconds
+        // The harness drops readings itself (`missingRate`, its report's model); none late.
+        config.missingReadingRate = 0
+        config.lateReadingRate = 0
         var startRng = SplitMix64(seed: seed, stream: 0x6576_616C_7374_6172)  // "evalstar"
         let perDay = setup.perDay
         let theftStart = setup.cleanDays * perDay + startRng.below(perDay)

@@ -25,6 +25,11 @@ LoggingSystem.bootstrap { label in
 let args = CommandLine.arguments
 let quick = args.contains("--quick")
 
+if args.contains("--only-sim") {  // just the simulator section (5.)
+    try await simulatorBenchmarks(quick: quick)
+    exit(0)
+}
+
 // 1. Decoding MeterReading logs from raw eth_getLogs JSON, one core.
 let decodeLogs = quick ? 20_000 : 200_000
 let streaming = try LedgerBenchmarks.decodeThroughput(logs: decodeLogs, repetitions: 5, path: .streaming)
@@ -62,6 +67,9 @@ for batch in [1, 100] {
            String(format: "median %.2f ms, p99 %.2f ms, max %.1f ms", l.medianMs, l.p99Ms, l.maxMs))
 }
 try? FileManager.default.removeItem(atPath: dir)
+
+// 5. The simulated grid at 1,000,000 consumers (SimulatorBench.swift); `--only-sim` runs only this.
+try await simulatorBenchmarks(quick: quick)
 
 print("\n| benchmark | result | target |\n|---|---|---|")
 for r in rows { print("| \(r.name) | \(r.value) | \(r.target) |") }

@@ -31,10 +31,12 @@ final class GridModelTests: XCTestCase {
         let m = GridModel(config: config())
         let t = m.topology
         let a = t.assets
-        XCTAssertGreaterThanOrEqual(t.generators.count, 2)
-        XCTAssertEqual(t.substations.count, 2)
-        XCTAssertEqual(t.feeders.count, 4)
-        XCTAssertEqual(t.transformers.count, 20)
+        // The layout is derived from the 520 consumers (was a fixed 2 × 2 × 5 tree of ~26-consumer
+        // transformers): transformers of 50–150 consumers, at least 2 feeders, one substation here.
+        XCTAssertGreaterThanOrEqual(t.generators.count, 5)  // thermal, 2 wind farms, 2 PV farms
+        XCTAssertEqual(t.substations.count, 1)
+        XCTAssertEqual(t.feeders.count, 2)
+        XCTAssert((4...10).contains(t.transformers.count), "\(t.transformers.count) transformers")
         XCTAssertEqual(t.consumers.count, 520)
         XCTAssertEqual(a[t.root].stage, .transmission)
         XCTAssertEqual(a[t.root].registration.parent, .zero)
@@ -43,7 +45,7 @@ final class GridModelTests: XCTestCase {
         for f in t.feeders { XCTAssertEqual(a[a[f].parent!].stage, .substation) }
         for x in t.transformers {
             XCTAssertEqual(a[a[x].parent!].stage, .feeder)
-            XCTAssert((18...34).contains(a[x].children.count), "\(a[x].children.count) consumers under \(a[x].code)")
+            XCTAssert((50...150).contains(a[x].children.count), "\(a[x].children.count) consumers under \(a[x].code)")
         }
         let prosumers = t.consumers.filter { a[$0].pvKwp > 0 }.count
         XCTAssert((40...120).contains(prosumers), "\(prosumers) prosumers")
@@ -113,19 +115,20 @@ final class GridModelTests: XCTestCase {
                 if p == thiefTx {
                     XCTAssertGreaterThan(r, tol, "interval \(k): theft hidden")
                     XCTAssertEqual(r, o.theftWh, accuracy: tol, "residual should be the stolen energy")
+                    // Transformers now serve 50–150 consumers (were ~26), so the 3–5 kW hook-up is a smaller share.
                     let share = o.theftWh / energy
-                    XCTAssert((0.05...0.5).contains(share), "interval \(k): theft is \(share) of the transformer's energy")
+                    XCTAssert((0.01...0.5).contains(share), "interval \(k): theft is \(share) of the transformer's energy")
                 } else {
                     // Upstream segments see the theft as load: they still balance.
                     XCTAssertLessThanOrEqual(abs(r), tol, "interval \(k) \(m.topology.assets[p].code)")
                 }
             }
         }
-        // Over a day the jump is roughly 10–20 % of the transformer's energy.
+        // Over a day the jump is a few percent of the transformer's energy (50–150 consumers under it).
         let day = (39..<(39 + 96)).map { m.interval($0) }
         let stolen = day.reduce(0) { $0 + $1.theftWh }
         let energy = day.reduce(0) { $0 + Double($1.readings[thiefTx].netInWh) }
-        XCTAssert((0.08...0.3).contains(stolen / energy), "daily theft share \(stolen / energy)")
+        XCTAssert((0.015...0.3).contains(stolen / energy), "daily theft share \(stolen / energy)")
     }
 
     func testLossesAreAFewPercentAndMetersAreDistinct() {

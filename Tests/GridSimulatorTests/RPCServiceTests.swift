@@ -33,6 +33,9 @@ final class RPCServiceTests: XCTestCase {
         var c = SimulationConfig()
         c.nodes = nodes
         c.seed = 11
+        // Every reading on time: these tests count one reading per asset per interval.
+        c.missingReadingRate = 0
+        c.lateReadingRate = 0
         let net = SimulatedNetwork(config: c)
         let ledger = Ledger(chainId: c.chainId, contract: SimulatedNetwork.meteringContract, validators: net.validators,
                             genesisTimestamp: 1_800_000_000)
@@ -105,6 +108,7 @@ final class RPCServiceTests: XCTestCase {
         let f = fixture()
         // Interval 0 went into blocks 5…7: each has transactions whose logs carry their tx hash.
         var readings = 0
+        var blocksWithSeveral = 0
         for n in 5...7 {
             guard let b = f.ledger.block(number: UInt64(n)), !b.transactions.isEmpty else { continue }
             let full = try f.result("eth_getBlockByNumber", [.string(Hex.quantity(UInt64(n))), true])
@@ -125,8 +129,11 @@ final class RPCServiceTests: XCTestCase {
                 XCTAssertEqual(l.address, SimulatedNetwork.meteringContract)
                 if case .meterReading = try LedgerSchemaV1.decode(l) { readings += 1 }
             }
-            XCTAssertGreaterThan(Set(logs.map(\.transactionIndex)).count, 1, "block \(n) should hold several transactions")
+            if Set(logs.map(\.transactionIndex)).count > 1 { blocksWithSeveral += 1 }
         }
+        // The demo has ~5 data concentrators now (transformers of 50–150 consumers; were 20), so a block
+        // of a 3-block spread may hold one transaction: at least one block must hold several.
+        XCTAssertGreaterThan(blocksWithSeveral, 0, "a block of interval 0 should hold several transactions")
         XCTAssertEqual(readings, f.net.model.topology.assets.count, "one reading per asset per interval")
     }
 
@@ -231,8 +238,9 @@ final class LedgerTests: XCTestCase {
         XCTAssertEqual(empty.header.timestamp, 1_800_000_002)
         XCTAssertEqual(ledger.headNumber, 5)
         XCTAssertEqual(ledger.block(hash: empty.hash)?.number, 5)
-        // Nonces count per sender.
-        XCTAssertEqual(ledger.block(number: 4)?.transactions.last?.nonce, UInt64(1 + 20 - 1))
+        // Nonces count per sender: the operator's upstream transaction, then one per transformer
+        // (the transformer count is derived from the 520 consumers).
+        XCTAssertEqual(ledger.block(number: 4)?.transactions.last?.nonce, UInt64(1 + net.model.topology.transformers.count - 1))
     }
 
     func testQuantity256() {

@@ -96,19 +96,34 @@ final class TheftAttackTests: XCTestCase {
     struct Always: BalanceDetector { mutating func observe(_ b: SegmentBalance) -> Bool { true } }
     struct Never: BalanceDetector { mutating func observe(_ b: SegmentBalance) -> Bool { false } }
 
-    /// A small self-calibrating detector (median/MAD of the first day's residual share, CUSUM on z).
+    /// A small self-calibrating detector: a loss model `a + c·E²` fitted by least squares on the
+    /// first day's balances, the MAD of its residuals as σ, a CUSUM on z with reference value 3.
+    /// (A first-day median/MAD of the residual *share* with k = 1 no longer holds on this grid:
+    /// weekend shapes and EV sessions move the load, and the LV loss share with it.)
     struct Simple: BalanceDetector {
-        var shares: [Double] = []
+        var e: [Double] = [], r: [Double] = []
+        var a = 0.0, c = 0.0, mad = 1.0
         var s = 0.0
         mutating func observe(_ b: SegmentBalance) -> Bool {
             guard b.complete, b.throughputWh > 0 else { return s > 20 }
-            let x = Double(b.residualWh) / Double(b.throughputWh)
-            if shares.count < 96 { shares.append(x); return false }
-            let sorted = shares.sorted()
-            let med = sorted[48]
-            let mad = max(1.4826 * shares.map { abs($0 - med) }.sorted()[48], 1e-4)
-            s = max(0, s + (x - med) / mad - 1)
+            let x = Double(b.throughputWh), y = Double(b.residualWh)
+            guard e.count >= 96 else {
+                e.append(x); r.append(y)
+                if e.count == 96 { fit() }
+                return false
+            }
+            s = max(0, s + (y - a - c * x * x) / mad - 3)
             return s > 20
+        }
+        mutating func fit() {
+            let q = e.map { $0 * $0 }
+            let n = Double(q.count), sq = q.reduce(0, +), sqq = q.reduce(0) { $0 + $1 * $1 }
+            let sy = r.reduce(0, +), sqy = zip(q, r).reduce(0) { $0 + $1.0 * $1.1 }
+            c = (n * sqy - sq * sy) / (n * sqq - sq * sq)
+            a = (sy - c * sq) / n
+            let res = zip(q, r).map { $1 - a - c * $0 }
+            let med = res.sorted()[48]
+            mad = max(1.4826 * res.map { abs($0 - med) }.sorted()[48], 2)
         }
     }
 
