@@ -9,6 +9,7 @@ import XCTest
 final class HistoryTests: XCTestCase {
     func testHistoryIsBuiltAtStartWithPastTimestampsAndItsIncidents() async throws {
         var c = SimulationConfig()
+        c.missingReadingRate = 0; c.lateReadingRate = 0  // these tests count every reading
         c.nodes = 1
         c.consumers = 200
         c.seed = 4
@@ -72,6 +73,7 @@ final class HistoryTests: XCTestCase {
 
     func testLiveIntervalsContinueAfterTheHistory() async throws {
         var c = SimulationConfig()
+        c.missingReadingRate = 0; c.lateReadingRate = 0  // these tests count every reading
         c.nodes = 1
         c.consumers = 200
         c.historyDays = 0.25  // 24 intervals

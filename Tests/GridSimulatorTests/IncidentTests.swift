@@ -8,7 +8,8 @@ import XCTest
 final class IncidentTests: XCTestCase {
     func config(_ specs: [IncidentSpec]?, seed: UInt64 = 7) -> SimulationConfig {
         var c = SimulationConfig()
-        c.consumers = 200
+        c.missingReadingRate = 0; c.lateReadingRate = 0  // these tests count every reading
+        c.consumers = 1200  // about 12 transformers of 50–150: room for every incident on its own segment
         c.seed = seed
         c.incidents = specs
         return c
@@ -207,7 +208,8 @@ final class IncidentTests: XCTestCase {
         }
         // A scenario whose first incident is the default theft stages exactly the default demo's theft.
         var legacy = SimulationConfig()
-        legacy.consumers = 200
+        legacy.missingReadingRate = 0; legacy.lateReadingRate = 0  // these tests count every reading
+        legacy.consumers = 1200
         legacy.seed = 3
         let scripted = GridModel(config: legacy)
         let same = model([IncidentSpec(kind: .unmeteredLoad)], seed: 3)

@@ -41,7 +41,7 @@ final class ScenarioFileTests: XCTestCase {
         name = "all"
         description = "every key"
         seed = 42
-        consumers = 300
+        consumers = 1200
         nodes = 3
         block_time = "250ms"
         interval_every = "1s"
@@ -109,7 +109,7 @@ final class ScenarioFileTests: XCTestCase {
         XCTAssertEqual(s.name, "all")
         XCTAssertEqual(s.description, "every key")
         XCTAssertEqual(s.seed, 42)
-        XCTAssertEqual(s.consumers, 300)
+        XCTAssertEqual(s.consumers, 1200)
         XCTAssertEqual(s.nodes, 3)
         XCTAssertEqual(s.blockTime, .milliseconds(250))
         XCTAssertEqual(s.intervalEvery, .seconds(1))
