@@ -14,7 +14,10 @@ final class SuspectWiringTests: XCTestCase {
         let thief = 7
         var m = Monitor()
         var chain = ChainFixture()
-        _ = m.apply(chain.append([F.register(feeder, under: .zero, .feeder, "F-9"), F.register(tx, under: feeder, .transformer, "TX-9")]
+        // A balanced root: the generator exports what the feeder takes (plus 10 Wh of loss).
+        let root = AssetID.asset(code: "TR-9"), gen = AssetID.asset(code: "G-9")
+        _ = m.apply(chain.append([F.register(root, under: .zero, .transmission, "TR-9"), F.register(gen, under: root, .generation, "G-9"),
+                                  F.register(feeder, under: root, .feeder, "F-9"), F.register(tx, under: feeder, .transformer, "TX-9")]
                                  + consumers.enumerated().map { F.register($1, under: tx, .consumer, "H-\($0)") }).update, now: 0)
         // Households differ in level and daily timing; appliance events at random.
         let base = (0..<20).map { _ in 150 + 250 * Double.random(in: 0..<1, using: &rng) }
@@ -33,7 +36,8 @@ final class SuspectWiringTests: XCTestCase {
                 reported.append(UInt64((i == thief && k >= theftFrom ? 0.4 * load : load).rounded()))
             }
             let txIn = (total + 60 + 1e-5 * total * total) * (1 + 0.001 * rng.gaussian())
-            var events = [F.reading(feeder, UInt64(k), import: UInt64(txIn + 30)), F.reading(tx, UInt64(k), import: UInt64(txIn))]
+            var events = [F.reading(gen, UInt64(k), import: 0, export: UInt64(txIn + 40)),
+                          F.reading(feeder, UInt64(k), import: UInt64(txIn + 30)), F.reading(tx, UInt64(k), import: UInt64(txIn))]
             events += consumers.indices.map { F.reading(consumers[$0], UInt64(k), import: reported[$0]) }
             let out = m.apply(chain.append(events).update, now: Double(k))
             if out.contains(where: { $0.event == .raised && $0.alarm.kind == .suspectedTheft && $0.alarm.asset == tx }), raisedAt == nil {
@@ -53,6 +57,7 @@ final class SuspectWiringTests: XCTestCase {
         let snap = m.snapshot(now: 1000)
         XCTAssertEqual(snap.suspects[tx]?.first?.asset, consumers[thief])
         XCTAssertNil(snap.suspects[feeder], "only suspect segments carry suspects")
+        XCTAssertNil(snap.suspects[root])
         // The structured field survives the JSON stream (and so the journal).
         let line = AlarmJSON.line(AlarmTransition(event: .raised, alarm: alarm, at: 1000))
         XCTAssertEqual(try AlarmJSON.transition(fromLine: line).alarm.suspects.map(\.asset), alarm.suspects.map(\.asset))
