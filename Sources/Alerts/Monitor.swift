@@ -325,7 +325,8 @@ public struct Monitor: Sendable {
         switch ledger.record(m, origin: origin) {
         case .recorded:
             if settledInterval.map({ m.intervalStart > $0 }) ?? true { pending.insert(m.intervalStart) }
-            if let t = book.clear(.staleMeter, asset: m.asset, now: now, message: "reporting again") { out.append(t) }
+            // (Only a meter with an active stale alarm can clear one: no book lookup per reading.)
+            if staleActive[m.asset] != nil, let t = book.clear(.staleMeter, asset: m.asset, now: now, message: "reporting again") { out.append(t) }
             // A late reading for a settled interval re-checks the asset's trades in it.
             if let s = settledInterval, m.intervalStart <= s, transfers.intervals[m.intervalStart] != nil {
                 judgeTransfers(m.asset, m.intervalStart, now: now)

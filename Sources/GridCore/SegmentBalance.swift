@@ -71,7 +71,7 @@ extension IntervalLedger {
     public func stageTotals(in interval: UInt64, topology: Topology) -> [Stage: (importWh: Int64, exportWh: Int64, reporting: Int)] {
         var out: [Stage: (importWh: Int64, exportWh: Int64, reporting: Int)] = [:]
         for (id, e) in intervals[interval] ?? [:] {
-            guard let stage = topology[id]?.stage else { continue }
+            guard let stage = topology.stage(of: id) else { continue }
             var t = out[stage] ?? (0, 0, 0)
             t.importWh &+= Int64(clamping: e.reading.importWh)
             t.exportWh &+= Int64(clamping: e.reading.exportWh)

@@ -36,6 +36,13 @@ public struct Topology: Sendable {
 
     public subscript(id: AssetID) -> Asset? { assets[id] }
 
+    /// The stage of an asset, without copying the asset (hot path of the per-stage totals).
+    @inline(__always)
+    public func stage(of id: AssetID) -> Stage? {
+        guard let i = assets.index(forKey: id) else { return nil }
+        return assets.values[i].stage
+    }
+
     /// Registers or moves an asset. Returns false when the registration would
     /// create a cycle (an asset under its own descendant): such a move is refused.
     ///
