@@ -17,6 +17,14 @@ public enum AlarmKind: String, Sendable, Equatable, Hashable, CaseIterable {
     case nodeDivergent = "node-divergent"
     /// A node is unreachable.
     case nodeDown = "node-down"
+    /// A validator keeps missing its turns to propose (from the consensus probe).
+    case validatorMissingTurns = "validator-missing-turns"
+    /// A node's head is behind the quorum's best head for too long.
+    case nodeLag = "node-lag"
+    /// A node has fewer peers than the configured minimum.
+    case lowPeers = "low-peers"
+    /// A reorg orphaned many blocks (or more than the client could follow).
+    case deepReorg = "deep-reorg"
 
     /// Default priority per kind (documented in docs/alerts-json.md).
     public var defaultPriority: AlarmPriority {
@@ -27,6 +35,10 @@ public enum AlarmKind: String, Sendable, Equatable, Hashable, CaseIterable {
         case .consensusStall: return .critical
         case .nodeDivergent: return .high
         case .nodeDown: return .medium
+        case .validatorMissingTurns: return .medium
+        case .nodeLag: return .low
+        case .lowPeers: return .low
+        case .deepReorg: return .high
         }
     }
 }
@@ -136,6 +148,8 @@ public struct Alarm: Sendable, Equatable, Identifiable {
     /// The last operator comment, and how many comments there are.
     public var lastComment: String?
     public var comments: Int
+    /// Suspected theft: the consumers under the segment most likely to be stealing, most suspect first.
+    public var suspects: [AlarmSuspect] = []
 
     public var key: AlarmKey { AlarmKey(kind: kind, asset: asset) }
     /// Not annunciated now: shelved, out of service or suppressed by an upstream cause.
@@ -162,6 +176,20 @@ public struct Alarm: Sendable, Equatable, Identifiable {
         self.activeSince = active ? raisedAt : nil
         self.annunciated = active
         self.comments = 0
+    }
+}
+
+/// One ranked suspect named by a suspected-theft alarm.
+public struct AlarmSuspect: Sendable, Equatable {
+    public var asset: AssetID
+    /// Untrusted (from the chain): sanitize before display.
+    public var name: String
+    /// Standardised change score across the segment's consumers (larger: more suspect).
+    public var score: Double
+    /// Estimated energy the meter stopped recording since the change point (Wh).
+    public var deficitWh: Double
+    public init(asset: AssetID, name: String, score: Double, deficitWh: Double) {
+        self.asset = asset; self.name = name; self.score = score; self.deficitWh = deficitWh
     }
 }
 

@@ -11,11 +11,16 @@ public struct AlarmCondition: Sendable, Equatable {
     public var interval: UInt64?
     public var message: String
     public var origin: EventOrigin?
+    /// Overrides the kind's priority (e.g. a reorg beyond the client's limit is critical).
+    public var priority: AlarmPriority?
+    /// Ranked suspects (suspected theft).
+    public var suspects: [AlarmSuspect]
 
     public init(kind: AlarmKind, asset: AssetID, assetName: String, stage: Stage?, interval: UInt64? = nil,
-                message: String, origin: EventOrigin? = nil) {
+                message: String, origin: EventOrigin? = nil, priority: AlarmPriority? = nil, suspects: [AlarmSuspect] = []) {
         self.kind = kind; self.asset = asset; self.assetName = assetName; self.stage = stage
         self.interval = interval; self.message = message; self.origin = origin
+        self.priority = priority; self.suspects = suspects
     }
 }
 
@@ -136,6 +141,8 @@ public struct AlarmBook: Sendable {
             if !debounce.isEmpty { debounce[key] = nil }
             alarms.values[i].message = c.message
             if let iv = c.interval { alarms.values[i].interval = iv }
+            if !c.suspects.isEmpty { alarms.values[i].suspects = c.suspects }
+            if let p = c.priority, p < alarms.values[i].priority { alarms.values[i].priority = p }
             return nil
         }
         let delay = policy(c.kind).onDelay
@@ -195,11 +202,14 @@ public struct AlarmBook: Sendable {
             old.assetName = c.assetName
             old.interval = c.interval ?? old.interval
             old.origin = c.origin ?? old.origin
+            old.priority = c.priority ?? policy(c.kind).priority
+            old.suspects = c.suspects
             a = old
         } else {
             a = Alarm(id: nextId, kind: c.kind, asset: c.asset, assetName: c.assetName, stage: c.stage,
-                      priority: policy(c.kind).priority, active: true, acknowledged: false, raisedAt: now,
+                      priority: c.priority ?? policy(c.kind).priority, active: true, acknowledged: false, raisedAt: now,
                       changedAt: now, interval: c.interval, message: c.message, count: 1, origin: c.origin)
+            a.suspects = c.suspects
             nextId += 1
             keyById[a.id] = key
         }

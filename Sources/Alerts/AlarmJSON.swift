@@ -44,6 +44,12 @@ public enum AlarmJSON {
             o["transaction"] = .string(origin.transactionHash.hex)
             o["logIndex"] = .int(Int(origin.logIndex))
         }
+        if !a.suspects.isEmpty {
+            o["suspects"] = .array(a.suspects.map { s in
+                .object(["asset": .string(s.asset.hex), "assetName": .string(s.name),
+                         "score": .number(String(format: "%.2f", s.score.isFinite ? s.score : 0)), "deficitWh": .number(String(Int64(s.deficitWh.rounded())))])
+            })
+        }
         if let by = t.by { o["by"] = .string(by) }
         if let r = t.reason { o["reason"] = .string(r) }
         if let s = a.activeSince { o["activeSince"] = .string(iso8601(s)) }
@@ -124,6 +130,15 @@ public enum AlarmJSON {
         a.suppressedBy = j["suppressedBy"]?.intValue
         a.annunciated = j["annunciated"]?.boolValue ?? true
         a.comments = j["comments"]?.intValue ?? 0
+        if case .array(let list)? = j["suspects"] {
+            for s in list {
+                guard let hex = s["asset"]?.stringValue, let id = try? AssetID(hex: hex), let name = s["assetName"]?.stringValue,
+                      case .number(let score)? = s["score"], let sc = Double(score) else { throw DecodeError("bad suspect") }
+                var deficit = 0.0
+                if case .number(let d)? = s["deficitWh"] { deficit = Double(d) ?? 0 }
+                a.suspects.append(AlarmSuspect(asset: id, name: name, score: sc, deficitWh: deficit))
+            }
+        }
         a.lastComment = j["lastComment"]?.stringValue
         return AlarmTransition(event: event, alarm: a, at: at, by: j["by"]?.stringValue, reason: j["reason"]?.stringValue)
     }

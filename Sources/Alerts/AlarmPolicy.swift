@@ -34,6 +34,11 @@ public struct AlarmPolicy: Sendable, Equatable {
         switch kind {
         case .nodeDown: return AlarmPolicy(priority: kind.defaultPriority, offDelay: .seconds(10))
         case .nodeDivergent: return AlarmPolicy(priority: kind.defaultPriority, onDelay: .seconds(3), offDelay: .seconds(10))
+        // A probe window that shows missed turns twice in a row; two clean probes to clear.
+        case .validatorMissingTurns: return AlarmPolicy(priority: kind.defaultPriority, onDelay: .evaluations(2), offDelay: .evaluations(2))
+        // Catching up after a restart or a burst is normal: only a lag that lasts counts.
+        case .nodeLag: return AlarmPolicy(priority: kind.defaultPriority, onDelay: .seconds(30), offDelay: .seconds(10))
+        case .lowPeers: return AlarmPolicy(priority: kind.defaultPriority, onDelay: .seconds(30), offDelay: .seconds(10))
         default: return AlarmPolicy(priority: kind.defaultPriority)
         }
     }
@@ -48,7 +53,7 @@ extension AlarmKind {
     public var isGridSide: Bool {
         switch self {
         case .suspectedTheft, .staleMeter, .conflictingReading, .transferMismatch: return true
-        case .consensusStall, .nodeDivergent, .nodeDown: return false
+        case .consensusStall, .nodeDivergent, .nodeDown, .validatorMissingTurns, .nodeLag, .lowPeers, .deepReorg: return false
         }
     }
     /// Conclusions drawn from on-chain evidence (a fork or a lying node can fake them).

@@ -50,14 +50,21 @@ public struct LossModel: Sendable, Equatable {
             // Normal equations for (a, b, c) with ridge on b and c.
             var ata = [[Double]](repeating: [0, 0, 0], count: 3)
             var atr = [0.0, 0.0, 0.0]
+            // (Unrolled: no per-point allocation; the same sums in the same order.)
+            var s00 = 0.0, s01 = 0.0, s02 = 0.0, s11 = 0.0, s12 = 0.0, s22 = 0.0
+            var s10 = 0.0, s20 = 0.0, s21 = 0.0
             for (i, p) in points.enumerated() {
                 let x = p.e / scale
-                let f = [1, x, x * x]
-                for j in 0..<3 {
-                    atr[j] += w[i] * f[j] * p.r
-                    for k in 0..<3 { ata[j][k] += w[i] * f[j] * f[k] }
-                }
+                let f0 = 1.0, f1 = x, f2 = x * x
+                let wi = w[i]
+                atr[0] += wi * f0 * p.r
+                atr[1] += wi * f1 * p.r
+                atr[2] += wi * f2 * p.r
+                s00 += wi * f0 * f0; s01 += wi * f0 * f1; s02 += wi * f0 * f2
+                s10 += wi * f1 * f0; s11 += wi * f1 * f1; s12 += wi * f1 * f2
+                s20 += wi * f2 * f0; s21 += wi * f2 * f1; s22 += wi * f2 * f2
             }
+            ata = [[s00, s01, s02], [s10, s11, s12], [s20, s21, s22]]
             let lambda = ridge * max(1, Double(points.count)) * 0.01
             ata[1][1] += lambda
             ata[2][2] += lambda

@@ -20,6 +20,27 @@ public struct MonitorConfiguration: Sendable {
     public var alarmPolicies: [AlarmKind: AlarmPolicy] = AlarmPolicy.defaults
     /// Topology-aware inhibition (suppression by design) of alarms an upstream cause explains.
     public var inhibition = true
+    /// Intervals of readings and transfers kept (memory bound; also the suspect ranking's history).
+    public var retainIntervals = 7 * 96
+    /// Transfer reconciliation: what a party's trades may exceed its meter by (the 1 Wh register resolution).
+    public var transferToleranceWh: UInt64 = 1
+    /// validator-missing-turns: at least this many missed turns in the probe's window…
+    public var validatorMissedTurns = 3
+    /// …and at least this share of the validator's due turns (proposed + missed).
+    public var validatorMissedShare = 0.2
+    /// node-lag: a connected node more than this many blocks behind the quorum's head
+    /// (for as long as the kind's on-delay, 30 s by default).
+    public var nodeLagBlocks: UInt64 = 5
+    /// low-peers: a connected node reporting fewer peers than this (0 turns the check off).
+    public var minimumPeers: UInt64 = 1
+    /// deep-reorg: a reorg orphaning at least this many blocks; one beyond the client's limit is critical.
+    public var deepReorgDepth = 3
+    /// deep-reorg clears once the chain has grown this many blocks past the reorg's new head.
+    public var deepReorgClearBlocks: UInt64 = 64
+    /// Suspect consumers named by a suspected-theft alarm, and how often (in intervals) the
+    /// ranking is refreshed while the segment stays suspect.
+    public var suspectsShown = 5
+    public var suspectRefreshIntervals: UInt64 = 4
     public init() {}
 }
 
@@ -45,6 +66,20 @@ public struct Monitor: Sendable {
     public private(set) var stageFlows: [StageFlow] = []
     /// One detector per segment, with its learned loss band and latest judgement.
     public private(set) var detectors: [AssetID: SegmentDetector] = [:]
+    /// Every energy transfer seen, for reconciliation against the meters.
+    public private(set) var transfers = TransferLedger()
+    /// The latest consensus probe (validators, missed turns, timing).
+    public private(set) var consensus: ConsensusHealth?
+    /// Ranked suspects per suspected segment, most suspect first.
+    public private(set) var suspects: [AssetID: [AlarmSuspect]] = [:]
+    /// Per segment, the flows of the newest settled interval.
+    public private(set) var segmentFlows: [AssetID: SegmentFlow] = [:]
+    /// Failing transfer checks per party: the alarm stays while any remains.
+    private var transferMismatches: [AssetID: [MismatchKey: TransferCheck]] = [:]
+    private var validatorAssets: Set<AssetID> = []
+    private var deepReorgHead: UInt64?
+    private var rankedAt: [AssetID: UInt64] = [:]
+    struct MismatchKey: Hashable { var interval: UInt64; var side: TransferCheck.Side }
     private var pending: Set<UInt64> = []
     private var blockIntervals: [Double] = []
     private var nodeDownSince: [String: Double] = [:]
@@ -56,6 +91,8 @@ public struct Monitor: Sendable {
 
     public init(configuration: MonitorConfiguration = MonitorConfiguration(), book: AlarmBook? = nil) {
         self.configuration = configuration
+        self.ledger = IntervalLedger(retainIntervals: configuration.retainIntervals)
+        self.transfers = TransferLedger(retainIntervals: configuration.retainIntervals)
         self.book = book ?? AlarmBook(policies: configuration.alarmPolicies)
         self.book.policies = configuration.alarmPolicies
         rebuildCauses()
@@ -96,7 +133,14 @@ public struct Monitor: Sendable {
         case .block(let block):
             return applyBlock(block, now: now)
         case .retract(let number, let hash):
-            ledger.retract(block: hash)
+            let touched = ledger.retract(block: hash)
+            var rejudge = transfers.retract(block: hash)
+            for iv in touched where transfers.intervals[iv] != nil { rejudge[iv, default: []].formUnion(transfers.parties(in: iv)) }
+            if let s = settledInterval {
+                for (iv, parties) in rejudge.sorted(by: { $0.key < $1.key }) where iv <= s {
+                    for p in parties.sorted(by: { $0.hex < $1.hex }) { judgeTransfers(p, iv, now: now) }
+                }
+            }
             recentBlocks.removeAll { $0.hash == hash }
             if head?.hash == hash { head = nil }
             warn("block \(number) (\(hash.short)) orphaned by a reorg; its events were taken back")
@@ -108,8 +152,11 @@ public struct Monitor: Sendable {
             if r.beyondLimit {
                 warn("reorg deeper than \(r.limit) blocks at #\(r.newHead); older blocks were not retracted")
             }
+            checkReorg(r, now: now)
             return []
-        case .consensus:
+        case .consensus(let h):
+            consensus = h
+            checkValidators(h, now: now)
             return []
         case .warning(let text):
             warn(text)
@@ -139,6 +186,7 @@ public struct Monitor: Sendable {
     // MARK: Alarm plumbing and inhibition
 
     /// Raises through the book with the upstream cause that explains the condition, if any.
+    @discardableResult
     private mutating func raise(_ c: AlarmCondition, now: Double) -> AlarmTransition? {
         let t = book.raise(c, now: now, inhibitedBy: cause(for: c.kind, asset: c.asset, causes: currentCauses()))
         if let t, t.event == .raised, c.kind == .staleMeter { staleActive[c.asset] = t.alarm.id }
@@ -150,6 +198,8 @@ public struct Monitor: Sendable {
         var stall: Int?
         var divergence: Int?
         var stale: [AssetID: Int] = [:]
+        /// Active node-down alarms by node asset.
+        var nodeDown: [AssetID: Int] = [:]
     }
 
     func currentCauses() -> Causes {
@@ -166,6 +216,10 @@ public struct Monitor: Sendable {
             }.min()
         }
         c.stale = staleActive
+        for n in nodes {
+            let id = Self.nodeAsset(n.endpoint)
+            if let a = book[AlarmKey(kind: .nodeDown, asset: id)], a.active { c.nodeDown[id] = a.id }
+        }
         return c
     }
 
@@ -175,7 +229,11 @@ public struct Monitor: Sendable {
     /// - node divergence without a verified majority: theft, conflicting reading, transfer mismatch;
     /// - a stale meter M: stale-meter, theft and transfer-mismatch alarms of every asset below M,
     ///   and the theft alarm of M itself and of M's parent (their balances lack M's reading).
+    /// - node down: that node's lag and low-peers alarms (a node that is down neither syncs nor peers);
+    /// - consensus stall: validators' missing turns (nobody proposes while it lasts).
     func cause(for kind: AlarmKind, asset: AssetID, causes: Causes) -> Int? {
+        if kind == .nodeLag || kind == .lowPeers { return causes.nodeDown[asset] }
+        if kind == .validatorMissingTurns { return causes.stall }
         guard kind.isGridSide else { return nil }
         if let s = causes.stall { return s }
         if kind.isEvidenceDerived, let d = causes.divergence { return d }
@@ -228,6 +286,10 @@ public struct Monitor: Sendable {
             if let t = book.clear(.consensusStall, asset: Keccak256.bytes32("ledger:chain"), now: now, message: "blocks again at \(h.number)") {
                 out.append(t)
             }
+            if let d = deepReorgHead, h.number >= d &+ configuration.deepReorgClearBlocks {
+                deepReorgHead = nil
+                book.clear(.deepReorg, asset: Self.chainAsset, now: now, message: "\(configuration.deepReorgClearBlocks) blocks since the reorg at #\(d)")
+            }
         }
         var row = BlockRow(number: h.number, hash: h.hash, proposer: h.miner, timestamp: h.timestamp,
                            readings: 0, registrations: 0, transfers: 0, rejected: block.rejectedLogs)
@@ -235,13 +297,20 @@ public struct Monitor: Sendable {
             switch e.event {
             case .assetRegistered(let r):
                 row.registrations += 1
-                topology.register(r, origin: e.origin)
+                // Once readings flow, a (re-)registration counts from the next interval to be
+                // reported: intervals already reporting are balanced with the tree they had.
+                topology.register(r, origin: e.origin, effectiveFrom: ledger.newestInterval.map { $0 &+ UInt64(intervalSeconds) })
                 topologyChanged = true
             case .meterReading(let m):
                 row.readings += 1
                 out.append(contentsOf: record(m, origin: e.origin, now: now))
-            case .energyTransfer:
+            case .energyTransfer(let x):
                 row.transfers += 1
+                // Judged at settlement; one for an interval settled already is judged now.
+                if transfers.record(x, origin: e.origin), let s = settledInterval, x.intervalStart <= s {
+                    judgeTransfers(x.from, x.intervalStart, now: now)
+                    if x.to != x.from { judgeTransfers(x.to, x.intervalStart, now: now) }
+                }
             }
         }
         recentBlocks.insert(row, at: 0)
@@ -253,15 +322,20 @@ public struct Monitor: Sendable {
     private mutating func record(_ m: MeterReading, origin: EventOrigin, now: Double) -> [AlarmTransition] {
         var out: [AlarmTransition] = []
         intervalSeconds = m.intervalSeconds == 0 ? intervalSeconds : m.intervalSeconds
-        let name = topology[m.asset]?.name ?? m.asset.short
-        let stage = topology[m.asset]?.stage
         switch ledger.record(m, origin: origin) {
         case .recorded:
             if settledInterval.map({ m.intervalStart > $0 }) ?? true { pending.insert(m.intervalStart) }
-            if let t = book.clear(.staleMeter, asset: m.asset, now: now, message: "reporting again") { out.append(t) }
+            // (Only a meter with an active stale alarm can clear one: no book lookup per reading.)
+            if staleActive[m.asset] != nil, let t = book.clear(.staleMeter, asset: m.asset, now: now, message: "reporting again") { out.append(t) }
+            // A late reading for a settled interval re-checks the asset's trades in it.
+            if let s = settledInterval, m.intervalStart <= s, transfers.intervals[m.intervalStart] != nil {
+                judgeTransfers(m.asset, m.intervalStart, now: now)
+            }
         case .duplicate:
             break
         case .conflict(let first):
+            let name = topology[m.asset]?.name ?? m.asset.short
+            let stage = topology[m.asset]?.stage
             let c = AlarmCondition(
                 kind: .conflictingReading, asset: m.asset, assetName: name, stage: stage, interval: m.intervalStart,
                 message: "two readings for interval \(m.intervalStart): \(first.reading.importWh)/\(first.reading.exportWh) Wh kept, \(m.importWh)/\(m.exportWh) Wh in block \(origin.blockNumber) rejected",
@@ -289,33 +363,60 @@ public struct Monitor: Sendable {
 
     private mutating func settle(_ t: UInt64, now: Double) -> [AlarmTransition] {
         var out: [AlarmTransition] = []
+        let previous = settledInterval
         settledInterval = t
         // Stale meters first (upstream causes), so the theft alarms they explain are raised already inhibited.
         out.append(contentsOf: checkStale(t, now: now))
         var lossByStage: [Stage: Int64] = [:]
         var unaccountedByStage: [Stage: Int64] = [:]
+        var deliveredByStage: [Stage: Int64] = [:]
+        var segmentsByStage: [Stage: Int] = [:]
+        var incompleteByStage: [Stage: Int] = [:]
+        var flows: [AssetID: SegmentFlow] = [:]
+        flows.reserveCapacity(segmentFlows.count)
         for seg in topology.segments.sorted() {
             guard let asset = topology[seg], let b = ledger.balance(of: seg, in: t, topology: topology) else { continue }
             var det = detectors[seg] ?? SegmentDetector(parameters: configuration.detector)
             let judgement = det.observe(b)
             detectors[seg] = det
-            guard b.complete else { continue }
+            var flow = SegmentFlow(segment: seg, stage: asset.stage, balance: b)
+            segmentsByStage[asset.stage, default: 0] += 1
+            deliveredByStage[asset.stage, default: 0] &+= b.childrenNetInWh
+            defer { flows[seg] = flow }
+            // Incomplete: marked, never judged, never counted as loss or theft.
+            guard b.complete else {
+                incompleteByStage[asset.stage, default: 0] += 1
+                continue
+            }
             if let j = judgement {
-                lossByStage[asset.stage, default: 0] += Int64(j.expectedLossWh.rounded())
-                unaccountedByStage[asset.stage, default: 0] += Int64((j.residualWh - j.expectedLossWh).rounded())
+                let loss = Int64(j.expectedLossWh.rounded())
+                flow.expectedLossWh = loss
+                flow.unaccountedWh = b.residualWh - loss
+                lossByStage[asset.stage, default: 0] += loss
+                unaccountedByStage[asset.stage, default: 0] += b.residualWh - loss
                 out.append(contentsOf: judgeTheft(asset, j, now: now))
             } else {
                 // Still learning this segment's loss band: all of its residual counts as loss.
                 lossByStage[asset.stage, default: 0] += b.residualWh
             }
         }
+        segmentFlows = flows
         let totals = ledger.stageTotals(in: t, topology: topology)
         stageFlows = Stage.known.map { s in
             let tot = totals[s] ?? (0, 0, 0)
-            return StageFlow(stage: s, assets: topology.countByStage[s] ?? 0, reporting: tot.reporting,
-                             importWh: tot.importWh, exportWh: tot.exportWh, lossWh: lossByStage[s] ?? 0,
-                             unaccountedWh: unaccountedByStage[s] ?? 0)
+            var f = StageFlow(stage: s, assets: topology.countByStage[s] ?? 0, reporting: tot.reporting,
+                              importWh: tot.importWh, exportWh: tot.exportWh, lossWh: lossByStage[s] ?? 0,
+                              unaccountedWh: unaccountedByStage[s] ?? 0)
+            f.deliveredWh = deliveredByStage[s] ?? 0
+            f.segments = segmentsByStage[s] ?? 0
+            f.incompleteSegments = incompleteByStage[s] ?? 0
+            return f
         }
+        // Trades of the newly settled intervals, against the meters.
+        for iv in transfers.intervals.keys.sorted() where iv <= t && previous.map({ iv > $0 }) ?? true {
+            for p in transfers.parties(in: iv).sorted(by: { $0.hex < $1.hex }) { judgeTransfers(p, iv, now: now) }
+        }
+        topology.forgetHistory(through: t)
         return out
     }
 
@@ -323,13 +424,120 @@ public struct Monitor: Sendable {
         if j.suspect {
             let excess = j.residualWh - j.expectedLossWh
             let pct = j.throughputWh > 0 ? 100 * excess / j.throughputWh : 0
-            let msg = String(format: "unaccounted %@ (%.1f%% of %@ through) beyond expected loss %@; CUSUM %.1f",
+            var msg = String(format: "unaccounted %@ (%.1f%% of %@ through) beyond expected loss %@; CUSUM %.1f",
                              Energy.format(excess), pct, Energy.format(j.throughputWh), Energy.format(j.expectedLossWh), j.cusum)
+            let step = configuration.suspectRefreshIntervals &* UInt64(intervalSeconds)
+            if suspects[asset.id] == nil || rankedAt[asset.id].map({ j.interval >= $0 &+ step }) ?? true {
+                suspects[asset.id] = rankSuspects(asset.id, through: j.interval)
+                rankedAt[asset.id] = j.interval
+            }
+            let named = suspects[asset.id] ?? []
+            if !named.isEmpty {
+                msg += "; suspects: " + named.prefix(3).map { "\($0.name) (\(String(format: "%.1f", $0.score)))" }.joined(separator: ", ")
+            }
             let c = AlarmCondition(kind: .suspectedTheft, asset: asset.id, assetName: asset.name, stage: asset.stage,
-                                   interval: j.interval, message: msg, origin: ledger.entry(asset.id, j.interval)?.origin)
+                                   interval: j.interval, message: msg, origin: ledger.entry(asset.id, j.interval)?.origin,
+                                   suspects: named)
             return raise(c, now: now).map { [$0] } ?? []
         }
+        if suspects[asset.id] != nil { suspects[asset.id] = nil; rankedAt[asset.id] = nil }
         return book.clear(.suspectedTheft, asset: asset.id, now: now, message: "balance back within the loss band").map { [$0] } ?? []
+    }
+
+    /// Ranks the children of a suspect segment (SuspectRanking) on the retained history:
+    /// each child's net import per interval, the segment's residual and throughput, and the
+    /// detector's change point. Run when the segment turns suspect and every few intervals after.
+    func rankSuspects(_ seg: AssetID, through t: UInt64) -> [AlarmSuspect] {
+        let kids = topology.children(of: seg, in: t)
+        guard !kids.isEmpty, configuration.suspectsShown > 0 else { return [] }
+        let ivs = ledger.intervals.keys.filter { $0 <= t }.sorted()
+        guard ivs.count >= 2 else { return [] }
+        let cpT = detectors[seg]?.changePoint ?? t
+        let cp = ivs.firstIndex { $0 >= cpT } ?? ivs.count
+        let columns = ivs.map { ledger.readings(in: $0) }
+        let readings = kids.map { k in columns.map { col in col[k].map { Double($0.reading.netInWh) } } }
+        let hours = ivs.map { Int(($0 % 86_400) / 3_600) }
+        var residual: [Double?] = [], throughput: [Double?] = []
+        for iv in ivs {
+            let b = ledger.balance(of: seg, in: iv, topology: topology)
+            let ok = b?.complete ?? false
+            residual.append(ok ? Double(b!.residualWh) : nil)
+            throughput.append(ok ? Double(b!.throughputWh) : nil)
+        }
+        let ranked = SuspectRanking.rank(consumers: kids, readings: readings, hourOfDay: hours, changePoint: cp,
+                                         residualWh: residual, throughputWh: throughput)
+        return ranked.prefix(configuration.suspectsShown).filter { $0.score > 0 && $0.score.isFinite }.map {
+            AlarmSuspect(asset: $0.asset, name: topology[$0.asset]?.name ?? $0.asset.short, score: $0.score, deficitWh: $0.deficitWh)
+        }
+    }
+
+    /// Re-checks one party's trades in one settled interval; the alarm stays while any interval fails.
+    private mutating func judgeTransfers(_ asset: AssetID, _ interval: UInt64, now: Double) {
+        var failing = transferMismatches[asset] ?? [:]
+        failing[MismatchKey(interval: interval, side: .sold)] = nil
+        failing[MismatchKey(interval: interval, side: .bought)] = nil
+        for c in transfers.checks(for: asset, in: interval, readings: ledger) where c.mismatch(toleranceWh: configuration.transferToleranceWh) {
+            failing[MismatchKey(interval: interval, side: c.side)] = c
+        }
+        transferMismatches[asset] = failing.isEmpty ? nil : failing
+        guard let worst = failing.values.max(by: { ($0.excessWh, $0.interval) < ($1.excessWh, $1.interval) }) else {
+            book.clear(.transferMismatch, asset: asset, now: now, message: "trades within the meter's readings")
+            return
+        }
+        let a = topology[asset]
+        let metered = worst.side == .sold ? "exported" : "imported"
+        let top = worst.transfers.first
+        var msg = "\(worst.side.rawValue) \(worst.claimedWh) Wh in interval \(worst.interval) but its meter \(metered) \(worst.meteredWh ?? 0) Wh"
+            + " (\(worst.excessWh) Wh beyond; \(worst.transfers.count) transfer\(worst.transfers.count == 1 ? "" : "s")"
+        if let top, let o = top.origin {
+            msg += ", largest \(top.transfer.wh) Wh in block \(o.blockNumber) tx \(o.transactionHash.short)"
+        }
+        msg += ")"
+        if failing.count > 1 { msg += "; \(failing.count) interval/side checks failing" }
+        let c = AlarmCondition(kind: .transferMismatch, asset: asset, assetName: a?.name ?? asset.short, stage: a?.stage,
+                               interval: worst.interval, message: msg, origin: top?.origin)
+        raise(c, now: now)
+    }
+
+    static func nodeAsset(_ endpoint: String) -> AssetID { Keccak256.bytes32("ledger:node:" + endpoint) }
+    static func validatorAsset(_ a: Address) -> AssetID { Keccak256.bytes32("ledger:validator:" + a.hex) }
+
+    /// Validators missing their turns, from the consensus probe's window.
+    private mutating func checkValidators(_ h: ConsensusHealth, now: Double) {
+        var listed = Set<AssetID>()
+        for v in h.validators {
+            guard let missed = v.missedTurns else { continue }
+            let id = Self.validatorAsset(v.address)
+            listed.insert(id)
+            let due = v.proposedBlocks + missed
+            let share = due > 0 ? Double(missed) / Double(due) : 0
+            if missed >= configuration.validatorMissedTurns && share >= configuration.validatorMissedShare {
+                validatorAssets.insert(id)
+                let last = v.lastProposedBlock.map { "last proposed #\($0)" } ?? "no block proposed in the window"
+                let c = AlarmCondition(kind: .validatorMissingTurns, asset: id, assetName: "validator \(v.address.short)", stage: nil,
+                                       message: "missed \(missed) of \(due) turns (\(Int((share * 100).rounded())) %) in blocks \(h.fromBlock)–\(h.toBlock); \(last)")
+                raise(c, now: now)
+            } else {
+                book.clear(.validatorMissingTurns, asset: id, now: now, message: "missed \(missed) of \(due) turns")
+            }
+        }
+        // Validators no longer in the set (voted out) have no turns to miss.
+        for id in validatorAssets.subtracting(listed) where !h.validators.isEmpty {
+            book.clear(.validatorMissingTurns, asset: id, now: now, message: "no longer a validator")
+            if !book.isActive(.validatorMissingTurns, id) { validatorAssets.remove(id) }
+        }
+    }
+
+    /// A reorg deeper than the threshold (or than the client could follow) raises deep-reorg.
+    private mutating func checkReorg(_ r: ReorgReport, now: Double) {
+        guard r.beyondLimit || r.depth >= configuration.deepReorgDepth else { return }
+        deepReorgHead = r.newHead
+        let msg = r.beyondLimit
+            ? "reorg deeper than the client's limit of \(r.limit) blocks at #\(r.newHead) (\(r.newHeadHash.short)): older blocks were not retracted, their evidence may be orphaned"
+            : "reorg orphaned \(r.depth) blocks; new head #\(r.newHead) (\(r.newHeadHash.short))"
+        let c = AlarmCondition(kind: .deepReorg, asset: Self.chainAsset, assetName: "chain \(chainId.map(String.init) ?? "?")",
+                               stage: nil, message: msg, priority: r.beyondLimit ? .critical : nil)
+        raise(c, now: now)
     }
 
     private mutating func checkStale(_ t: UInt64, now: Double) -> [AlarmTransition] {
@@ -352,7 +560,7 @@ public struct Monitor: Sendable {
     private mutating func checkNodes(now: Double) -> [AlarmTransition] {
         var out: [AlarmTransition] = []
         for n in nodes {
-            let id = Keccak256.bytes32("ledger:node:" + n.endpoint)
+            let id = Self.nodeAsset(n.endpoint)
             let down = n.connection == .disconnected || n.connection == .refused
             if down {
                 let since = nodeDownSince[n.endpoint] ?? now
@@ -366,6 +574,24 @@ public struct Monitor: Sendable {
             } else {
                 nodeDownSince[n.endpoint] = nil
                 if n.connection == .connected, let t = book.clear(.nodeDown, asset: id, now: now, message: "node connected") { out.append(t) }
+            }
+            if n.connection == .connected {
+                if n.lag > configuration.nodeLagBlocks {
+                    let c = AlarmCondition(kind: .nodeLag, asset: id, assetName: n.name, stage: nil,
+                                           message: "\(n.lag) blocks behind the quorum's head (limit \(configuration.nodeLagBlocks))")
+                    if let t = raise(c, now: now) { out.append(t) }
+                } else if let t = book.clear(.nodeLag, asset: id, now: now, message: "caught up (\(n.lag) behind)") {
+                    out.append(t)
+                }
+                if configuration.minimumPeers > 0, let peers = n.peerCount {
+                    if peers < configuration.minimumPeers {
+                        let c = AlarmCondition(kind: .lowPeers, asset: id, assetName: n.name, stage: nil,
+                                               message: "\(peers) peer\(peers == 1 ? "" : "s") (minimum \(configuration.minimumPeers))")
+                        if let t = raise(c, now: now) { out.append(t) }
+                    } else if let t = book.clear(.lowPeers, asset: id, now: now, message: "\(peers) peers") {
+                        out.append(t)
+                    }
+                }
             }
             if n.trust == .divergent || n.trust == .untrusted {
                 let c = AlarmCondition(kind: .nodeDivergent, asset: id, assetName: n.name, stage: nil,
@@ -405,7 +631,7 @@ public struct Monitor: Sendable {
                         nodes: nodes, settledInterval: settledInterval, intervalSeconds: intervalSeconds,
                         stages: stageFlows, recentBlocks: recentBlocks, alarms: book.visible, warnings: warnings, now: now,
                         inhibited: book.inhibited, shelved: book.shelved, outOfService: book.outOfService,
-                        kpis: book.kpis(now: now))
+                        kpis: book.kpis(now: now), suspects: suspects, consensus: consensus)
     }
 }
 

@@ -14,10 +14,43 @@ public struct StageFlow: Sendable, Equatable {
     public var lossWh: Int64
     /// Residual beyond the expected loss (positive: energy metered nowhere).
     public var unaccountedWh: Int64
+    /// Σ over this stage's segments of what their children took: energy delivered downstream.
+    public var deliveredWh: Int64 = 0
+    /// Segments of this stage balanced in the interval, and how many of them were incomplete
+    /// (a meter missing: marked, never counted as loss or theft).
+    public var segments = 0
+    public var incompleteSegments = 0
 
     public init(stage: Stage, assets: Int, reporting: Int, importWh: Int64, exportWh: Int64, lossWh: Int64, unaccountedWh: Int64) {
         self.stage = stage; self.assets = assets; self.reporting = reporting; self.importWh = importWh
         self.exportWh = exportWh; self.lossWh = lossWh; self.unaccountedWh = unaccountedWh
+    }
+}
+
+/// One segment's energy flow in one settled interval (watt-hours).
+public struct SegmentFlow: Sendable, Equatable {
+    public var segment: AssetID
+    public var stage: Stage
+    public var interval: UInt64
+    /// Through the segment's own meter, from and to its parent.
+    public var importedWh: Int64
+    public var exportedWh: Int64
+    /// Σ net import of the children that reported: delivered downstream.
+    public var deliveredWh: Int64
+    public var throughputWh: Int64
+    /// The detector's expected technical loss; nil while learning or when incomplete.
+    public var expectedLossWh: Int64?
+    /// Residual beyond the expected loss; nil while learning or when incomplete.
+    public var unaccountedWh: Int64?
+    /// False when a meter was missing: never evidence of theft.
+    public var complete: Bool
+    public var childrenReporting: Int
+    public var childrenExpected: Int
+
+    public init(segment: AssetID, stage: Stage, balance b: SegmentBalance) {
+        self.segment = segment; self.stage = stage; interval = b.interval
+        importedWh = b.importWh; exportedWh = b.exportWh; deliveredWh = b.childrenNetInWh; throughputWh = b.throughputWh
+        complete = b.complete; childrenReporting = b.childrenReporting; childrenExpected = b.childrenExpected
     }
 }
 
@@ -67,6 +100,10 @@ public struct MonitorSnapshot: Sendable, Equatable {
     public var outOfService: [Alarm]
     /// Alarm-system KPIs (EEMUA 191 / ISA-18.2): rate, flood, stale, chattering, bad actors, priority mix.
     public var kpis: AlarmSystemKPIs
+    /// Ranked suspect consumers per suspected segment, most suspect first.
+    public var suspects: [AssetID: [AlarmSuspect]]
+    /// The latest consensus probe, as the monitor judged it.
+    public var consensus: ConsensusHealth?
 
     public var inhibitedCount: Int { inhibited.count }
 
@@ -74,7 +111,9 @@ public struct MonitorSnapshot: Sendable, Equatable {
                 nodes: [NodeStatus] = [], settledInterval: UInt64? = nil, intervalSeconds: UInt32 = 900,
                 stages: [StageFlow] = [], recentBlocks: [BlockRow] = [], alarms: [Alarm] = [],
                 warnings: [String] = [], now: Double = 0, inhibited: [Alarm] = [], shelved: [Alarm] = [],
-                outOfService: [Alarm] = [], kpis: AlarmSystemKPIs = AlarmSystemKPIs()) {
+                outOfService: [Alarm] = [], kpis: AlarmSystemKPIs = AlarmSystemKPIs(),
+                suspects: [AssetID: [AlarmSuspect]] = [:], consensus: ConsensusHealth? = nil) {
+        self.suspects = suspects; self.consensus = consensus
         self.inhibited = inhibited; self.shelved = shelved; self.outOfService = outOfService; self.kpis = kpis
         self.chainId = chainId; self.simulated = simulated; self.head = head; self.headSeenAt = headSeenAt
         self.nodes = nodes; self.settledInterval = settledInterval; self.intervalSeconds = intervalSeconds

@@ -32,9 +32,17 @@ public struct IntervalLedger: Sendable {
         if let existing = intervals[r.intervalStart]?[r.asset] {
             return existing.reading == r ? .duplicate : .conflict(existing: existing)
         }
-        intervals[r.intervalStart, default: [:]][r.asset] = Entry(reading: r, origin: origin)
+        if intervals[r.intervalStart] == nil {
+            // A new interval will hold about as many readings as the newest one: no rehashing as it fills.
+            var fresh: [AssetID: Entry] = [:]
+            fresh.reserveCapacity(newestInterval.flatMap { intervals[$0]?.count } ?? 0)
+            intervals[r.intervalStart] = fresh
+        }
+        intervals[r.intervalStart]![r.asset] = Entry(reading: r, origin: origin)
         if let origin { byBlock[origin.blockHash, default: []].append((r.intervalStart, r.asset)) }
-        if (lastReported[r.asset] ?? 0) < r.intervalStart || lastReported[r.asset] == nil {
+        if let i = lastReported.index(forKey: r.asset) {
+            if lastReported.values[i] < r.intervalStart { lastReported.values[i] = r.intervalStart }
+        } else {
             lastReported[r.asset] = r.intervalStart
         }
         if newestInterval.map({ r.intervalStart > $0 }) ?? true {

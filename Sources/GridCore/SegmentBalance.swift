@@ -9,7 +9,10 @@ public struct SegmentBalance: Sendable, Equatable {
     public var interval: UInt64
     /// Net energy in through the segment's own meter (0 for a root).
     public var netInWh: Int64
-    /// Σ netIn of the children that reported.
+    /// The segment's own meter: energy imported from and exported to its parent (0 for a root).
+    public var importWh: Int64 = 0
+    public var exportWh: Int64 = 0
+    /// Σ netIn of the children that reported: energy delivered downstream.
     public var childrenNetInWh: Int64
     /// Energy flowing through the segment: the larger of what came in and what went out to children.
     public var throughputWh: Int64
@@ -33,7 +36,7 @@ extension IntervalLedger {
     /// The balance of `segment` in `interval`, or nil when nothing is known.
     public func balance(of segment: AssetID, in interval: UInt64, topology: Topology) -> SegmentBalance? {
         guard let asset = topology[segment] else { return nil }
-        let kids = topology.children(of: segment)
+        let kids = topology.children(of: segment, in: interval)
         guard !kids.isEmpty else { return nil }
         let readings = intervals[interval] ?? [:]
         let own = readings[segment]?.reading
@@ -54,16 +57,21 @@ extension IntervalLedger {
             inflow &+= Int64(clamping: own.importWh)
             outflow &+= Int64(clamping: own.exportWh)
         }
-        return SegmentBalance(segment: segment, interval: interval, netInWh: netIn, childrenNetInWh: sum,
-                              throughputWh: max(inflow, outflow), childrenReporting: reporting,
-                              childrenExpected: kids.count, complete: reporting == kids.count)
+        var b = SegmentBalance(segment: segment, interval: interval, netInWh: netIn, childrenNetInWh: sum,
+                               throughputWh: max(inflow, outflow), childrenReporting: reporting,
+                               childrenExpected: kids.count, complete: reporting == kids.count)
+        if let own, !asset.isRoot {
+            b.importWh = Int64(clamping: own.importWh)
+            b.exportWh = Int64(clamping: own.exportWh)
+        }
+        return b
     }
 
     /// Import/export totals of every meter of each stage in `interval`.
     public func stageTotals(in interval: UInt64, topology: Topology) -> [Stage: (importWh: Int64, exportWh: Int64, reporting: Int)] {
         var out: [Stage: (importWh: Int64, exportWh: Int64, reporting: Int)] = [:]
         for (id, e) in intervals[interval] ?? [:] {
-            guard let stage = topology[id]?.stage else { continue }
+            guard let stage = topology.stage(of: id) else { continue }
             var t = out[stage] ?? (0, 0, 0)
             t.importWh &+= Int64(clamping: e.reading.importWh)
             t.exportWh &+= Int64(clamping: e.reading.exportWh)

@@ -293,6 +293,10 @@ public enum DashboardView {
         case .consensusStall: return "consensus stall"
         case .nodeDivergent: return "node divergent"
         case .nodeDown: return "node down"
+        case .validatorMissingTurns: return "missed turns"
+        case .nodeLag: return "node lag"
+        case .lowPeers: return "low peers"
+        case .deepReorg: return "deep reorg"
         }
     }
 

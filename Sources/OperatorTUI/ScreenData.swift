@@ -22,6 +22,8 @@ public struct GridNode: Sendable, Equatable {
     public var balance: SegmentStatus?
     /// The detector holds this segment (or asset) suspect.
     public var suspect: Bool
+    /// For a consumer ranked as a suspect under a suspect segment: its score (larger: more suspect).
+    public var suspectScore: Double? = nil
 
     public init(id: AssetID, name: String, stage: Stage, parent: AssetID? = nil, ratedKw: UInt32 = 0,
                 balance: SegmentStatus? = nil, suspect: Bool = false) {
@@ -77,12 +79,14 @@ public struct GridTree: Sendable, Equatable {
     }
 
     /// From GridCore's topology, with balances and suspects from the detectors.
-    public init(topology: Topology, balances: [AssetID: SegmentStatus] = [:], suspects: Set<AssetID> = []) {
+    public init(topology: Topology, balances: [AssetID: SegmentStatus] = [:], suspects: Set<AssetID> = [],
+                suspectScores: [AssetID: Double] = [:]) {
         var byID: [AssetID: GridNode] = [:]
         byID.reserveCapacity(topology.count)
         for (id, a) in topology.assets {
             byID[id] = GridNode(id: id, name: a.name, stage: a.stage, parent: a.isRoot ? nil : a.parent, ratedKw: a.ratedKw,
                                 balance: balances[id], suspect: suspects.contains(id))
+            if let sc = suspectScores[id] { byID[id]?.suspectScore = sc }
         }
         self.nodes = byID
         self.roots = topology.roots

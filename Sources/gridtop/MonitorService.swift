@@ -76,8 +76,11 @@ actor MonitorService {
         await withCheckedContinuation { reachedStop = $0 }
     }
 
+    /// A consensus probe: kept for the screen and judged by the monitor (missed turns),
+    /// its alarms journalled and streamed like every other.
     func observe(_ health: ConsensusHealth) {
         consensus = health
+        emit(monitor.apply(.consensus(health), now: now))
         publish()
     }
 

@@ -103,7 +103,12 @@ struct ScreenDataBuilder {
             }
             balances[seg] = status
         }
-        return GridTree(topology: m.topology, balances: balances, suspects: suspects)
+        // The ranked consumers under a suspect segment are marked too, with their score.
+        var scores: [AssetID: Double] = [:]
+        for list in m.suspects.values {
+            for s in list { suspects.insert(s.asset); scores[s.asset] = max(scores[s.asset] ?? -.infinity, s.score) }
+        }
+        return GridTree(topology: m.topology, balances: balances, suspects: suspects, suspectScores: scores)
     }
 
     private func assets(_ m: Monitor) -> [AssetID: AssetDetail] {
