@@ -81,6 +81,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .executableTarget(name: "DetectionReport", dependencies: ["GridCore", "GridSimulator", "Alerts"]),
         .testTarget(name: "ChainCoreTests", dependencies: ["ChainCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "GridCoreTests", dependencies: ["GridCore"]),
         .testTarget(

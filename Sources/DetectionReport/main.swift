@@ -1,6 +1,9 @@
-// Monte-Carlo detection report driver: compiled together with the pure
-// simulator and detector sources by scripts/detection-report.sh (one module,
-// no sockets), because no library target sees both GridSimulator and Alerts.
+// Monte-Carlo detection report driver (`make detection-report`): runs the
+// simulator's evaluation harness (GridSimulator.TheftEvaluation, no sockets)
+// against Alerts' segment detector and suspect ranking, and prints Markdown.
+import Alerts
+import GridCore
+import GridSimulator
 
 #if canImport(Glibc)
 import Glibc
