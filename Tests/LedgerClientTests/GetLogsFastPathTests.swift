@@ -29,7 +29,8 @@ final class GetLogsFastPathTests: LoopbackTestCase {
             var head: UInt64 = 0
             while head < 14 {
                 try await Task.sleep(for: .milliseconds(50))
-                head = try XCTUnwrap(try await conn.call("eth_blockNumber").quantity)
+                let n = try await conn.call("eth_blockNumber").quantity
+                head = try XCTUnwrap(n)
             }
             let filter: JSON = ["fromBlock": "0x0", "toBlock": .string(Hex.quantity(head)), "topics": Self.allTopics]
             let frame = try await conn.getLogsFrame(filter)
