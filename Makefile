@@ -24,11 +24,14 @@ test: deps
 	$(SWIFT) test
 
 ## Speed and memory targets (release build); results go in docs/benchmarks.md.
+## The web3.py comparison needs .build/bench-venv (made here if missing; the bench says so if it cannot be).
 bench: deps
+	@./scripts/bench-web3-setup.sh
 	$(SWIFT) build -c release --product GridtopBench
 	.build/release/GridtopBench
 
 bench-quick: deps
+	@./scripts/bench-web3-setup.sh
 	$(SWIFT) build -c release --product GridtopBench
 	.build/release/GridtopBench --quick
 

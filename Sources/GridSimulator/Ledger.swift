@@ -138,6 +138,16 @@ final class Ledger: Sendable {
         return out
     }
 
+    /// `logs(from:to:filter:)` as JSON text (`LogEncoding`), without building `Log`s.
+    func writeLogs(from: UInt64, to: UInt64, filter: LogFilter, into out: inout [UInt8]) {
+        let blocks: ArraySlice<SimBlock> = state.withLock { s in
+            let last = min(to, UInt64(s.blocks.count - 1))
+            guard from <= last else { return [] }
+            return s.blocks[Int(from)...Int(last)]
+        }
+        LogEncoding.writeLogs(of: blocks, filter: filter, address: contract, into: &out)
+    }
+
     static func logs(of b: SimBlock, filter: LogFilter, address: Address) -> [Log] {
         guard !b.events.isEmpty else { return [] }
         if !filter.addresses.isEmpty, !filter.addresses.contains(address) { return [] }

@@ -42,9 +42,9 @@ final class NodeServer: Sendable {
             let body = try await request.collectBody(upTo: Self.maxMessageBytes)
             let latency = faults.latency
             if latency > .zero { try await Task.sleep(for: latency) }
-            let reply = service.handle(text: String(buffer: body), session: nil) ?? ""
+            let reply = service.handleBytes(text: String(buffer: body), session: nil) ?? []
             return Response(status: .ok, headers: [.contentType: "application/json"],
-                            body: ResponseBody(byteBuffer: ByteBuffer(string: reply)))
+                            body: ResponseBody(byteBuffer: ByteBuffer(bytes: reply)))
         }
         let wsRouter = Router(context: BasicWebSocketRequestContext.self)
         wsRouter.ws("/") { inbound, outbound, _ in

@@ -26,22 +26,57 @@ struct RPCService: Sendable {
 
     /// Handles one message (object or batch); nil when nothing is to be sent back.
     func handle(text: String, session: RPCSession?) -> String? {
+        handleBytes(text: text, session: session).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// `handle(text:)` as UTF-8 bytes: replies are written straight into one buffer, and
+    /// `eth_getLogs` results never become a JSON tree (see `LogEncoding`).
+    func handleBytes(text: String, session: RPCSession?) -> [UInt8]? {
         let json: JSON
         do { json = try JSON.parse(text) } catch {
-            return JSONRPC.error(id: .null, RPCError(code: RPCError.parseError, message: "parse error")).serialized()
+            return JSONRPC.error(id: .null, RPCError(code: RPCError.parseError, message: "parse error")).serializedBytes()
         }
         if case .array(let items) = json {
             if items.isEmpty {
-                return JSONRPC.error(id: .null, RPCError(code: RPCError.invalidRequest, message: "empty batch")).serialized()
+                return JSONRPC.error(id: .null, RPCError(code: RPCError.invalidRequest, message: "empty batch")).serializedBytes()
             }
             if items.count > Self.maxBatch {
                 return JSONRPC.error(id: items[0]["id"] ?? .null,
-                                     RPCError(code: RPCError.invalidRequest, message: "batch too large")).serialized()
+                                     RPCError(code: RPCError.invalidRequest, message: "batch too large")).serializedBytes()
             }
-            let replies = items.compactMap { handle(message: $0, session: session) }
-            return replies.isEmpty ? nil : JSON.array(replies).serialized()
+            var out: [UInt8] = [UInt8(ascii: "[")]
+            var any = false
+            for item in items {
+                let mark = out.count
+                if any { out.append(UInt8(ascii: ",")) }
+                if respond(to: item, session: session, into: &out) { any = true } else { out.removeSubrange(mark...) }
+            }
+            out.append(UInt8(ascii: "]"))
+            return any ? out : nil
         }
-        return handle(message: json, session: session)?.serialized()
+        var out: [UInt8] = []
+        return respond(to: json, session: session, into: &out) ? out : nil
+    }
+
+    /// Writes the reply to one message; false when there is none (a notification).
+    func respond(to message: JSON, session: RPCSession?, into out: inout [UInt8]) -> Bool {
+        if let msg = try? JSONRPC.message(message), case .request(let id, let method, let params) = msg, method == "eth_getLogs" {
+            let mark = out.count
+            out.append(contentsOf: #"{"id":"#.utf8)
+            id.write(to: &out)
+            out.append(contentsOf: #","jsonrpc":"2.0","result":"#.utf8)
+            do {
+                try writeLogs(params, into: &out)
+                out.append(UInt8(ascii: "}"))
+            } catch {
+                out.removeSubrange(mark...)
+                JSONRPC.error(id: id, error).write(to: &out)
+            }
+            return true
+        }
+        guard let reply = handle(message: message, session: session) else { return false }
+        reply.write(to: &out)
+        return true
     }
 
     func handle(message: JSON, session: RPCSession?) -> JSON? {
@@ -64,17 +99,23 @@ struct RPCService: Sendable {
 
     // MARK: Methods
 
-    func call(_ method: String, params: JSON, session: RPCSession?) throws(RPCError) -> JSON {
+    /// The positional arguments of a call, once the method's namespace is known to be enabled.
+    func arguments(_ method: String, _ params: JSON) throws(RPCError) -> [JSON] {
         let args: [JSON]
         switch params {
         case .array(let a): args = a
         case .null: args = []
         default: throw RPCError(code: RPCError.invalidParams, message: "non-array args")
         }
-        let f = faults.current
-        if let dot = method.firstIndex(of: "_"), f.disabledNamespaces.contains(String(method[..<dot])) {
+        if let dot = method.firstIndex(of: "_"), faults.current.disabledNamespaces.contains(String(method[..<dot])) {
             throw RPCError(code: RPCError.methodNotFound, message: "the method \(method) does not exist/is not available")
         }
+        return args
+    }
+
+    func call(_ method: String, params: JSON, session: RPCSession?) throws(RPCError) -> JSON {
+        let args = try arguments(method, params)
+        let f = faults.current
         let chainId = f.chainId ?? ledger.chainId
         switch method {
         case "eth_chainId": return .string(Hex.quantity(chainId))
@@ -226,7 +267,8 @@ struct RPCService: Sendable {
         return f
     }
 
-    func getLogs(_ v: JSON) throws(RPCError) -> JSON {
+    /// The blocks and filter an `eth_getLogs` filter object asks for.
+    func logQuery(_ v: JSON) throws(RPCError) -> (from: UInt64, to: UInt64, filter: LogFilter) {
         let filter = try logFilter(v, index: 0)
         let from: UInt64, to: UInt64
         if let h = v["blockHash"], !h.isNull {
@@ -245,7 +287,18 @@ struct RPCService: Sendable {
             if from > to { throw RPCError(code: RPCError.invalidParams, message: "invalid block range params") }
             if to > head { throw RPCError(code: RPCError.invalidParams, message: "block range extends beyond current head block") }
         }
-        return .array(ledger.logs(from: from, to: to, filter: filter).map(\.json))
+        return (from, to, filter)
+    }
+
+    func getLogs(_ v: JSON) throws(RPCError) -> JSON {
+        let q = try logQuery(v)
+        return .array(ledger.logs(from: q.from, to: q.to, filter: q.filter).map(\.json))
+    }
+
+    /// `eth_getLogs(params)`'s result written as JSON text (the same text as `getLogs`' tree).
+    func writeLogs(_ params: JSON, into out: inout [UInt8]) throws(RPCError) {
+        let q = try logQuery(try arg(try arguments("eth_getLogs", params), 0))
+        ledger.writeLogs(from: q.from, to: q.to, filter: q.filter, into: &out)
     }
 
     // MARK: Results

@@ -88,11 +88,25 @@ public enum LedgerBenchmarks {
         return Measurement(name: "decode (\(path.rawValue))", items: decoded, seconds: best, unit: "logs")
     }
 
+    /// One backfill run: blocks/s and logs/s, and the head it ran to.
+    public struct Backfill: Sendable {
+        public var blocks: Measurement
+        public var logs: Measurement
+        /// The node's head when the run started: every block up to it was delivered.
+        public var head: UInt64
+    }
+
     /// Backfill throughput: a `LedgerClient` on `url` (ws:// on loopback) from `fromBlock` to
     /// the node's head at start; returns blocks/s and logs/s (grid events delivered) from
     /// start until the head block is delivered.
     public static func backfillThroughput(url: String, fromBlock: UInt64 = 0, contracts: [Address] = [],
                                           timeout: Duration = .seconds(600)) async throws -> (blocks: Measurement, logs: Measurement) {
+        let r = try await backfill(url: url, fromBlock: fromBlock, contracts: contracts, timeout: timeout)
+        return (r.blocks, r.logs)
+    }
+
+    public static func backfill(url: String, fromBlock: UInt64 = 0, contracts: [Address] = [],
+                                timeout: Duration = .seconds(600)) async throws -> Backfill {
         var logger = Logger(label: "bench")
         logger.logLevel = .critical
         // The head to reach.
@@ -123,10 +137,49 @@ public enum LedgerBenchmarks {
         task.cancel()
         _ = try? await task.value
         guard done else { throw LedgerClientError.timeout(method: "backfill to block \(head)", after: timeout) }
-        let s = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let s = seconds(elapsed)
         let (blocks, logs) = await counter.totals
-        return (Measurement(name: "backfill blocks", items: blocks, seconds: s, unit: "blocks"),
-                Measurement(name: "backfill logs", items: logs, seconds: s, unit: "logs"))
+        return Backfill(blocks: Measurement(name: "backfill blocks", items: blocks, seconds: s, unit: "blocks"),
+                        logs: Measurement(name: "backfill logs", items: logs, seconds: s, unit: "logs"), head: head)
+    }
+
+    /// Where the time of one `eth_getLogs` for `from...to` goes, on one connection: the round
+    /// trip until the whole answer is in (the node's encoding, the transfer, WebSocket framing
+    /// and UTF-8 validation), then decoding it with `GetLogsDecoder` and with the generic
+    /// JSON tree path.
+    public struct GetLogsPhases: Sendable {
+        public var logs: Int
+        public var bytes: Int
+        public var roundTrip: Double
+        public var decode: Double
+        public var genericDecode: Double
+    }
+
+    public static func getLogsPhases(url: String, from: UInt64, to: UInt64) async throws -> GetLogsPhases {
+        var logger = Logger(label: "bench")
+        logger.logLevel = .critical
+        let conn = RPCConnection(settings: .init(url: url, headers: [:], maxFrameSize: 256 << 20, requestTimeout: .seconds(60)),
+                                 logger: logger, onLatency: { _ in })
+        let runner = Task { await conn.run() }
+        defer { runner.cancel() }
+        try await withDeadline(.seconds(10), what: "connect") { try await conn.waitOpen() }
+        let filter: JSON = ["fromBlock": .string(Hex.quantity(from)), "toBlock": .string(Hex.quantity(to)),
+                            "topics": .array([.array(LedgerSchemaV1.allTopics.map { .string($0.hex) })])]
+        let t0 = ContinuousClock.now
+        let frame = try await conn.getLogsFrame(filter)
+        let t1 = ContinuousClock.now
+        let logs = try frame.withUnsafeBytes { try GetLogsDecoder.gridLogs($0) }
+        let t2 = ContinuousClock.now
+        let generic = try frame.withUnsafeBytes { try GetLogsDecoder.genericGridLogs($0) }
+        let t3 = ContinuousClock.now
+        precondition(logs == generic, "fast and generic decoding disagree")
+        await conn.close(.disconnected("done"))
+        return GetLogsPhases(logs: logs.count, bytes: frame.count, roundTrip: seconds(t1 - t0), decode: seconds(t2 - t1),
+                             genericDecode: seconds(t3 - t2))
+    }
+
+    static func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 }
 

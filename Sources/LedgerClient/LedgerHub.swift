@@ -472,18 +472,23 @@ actor LedgerHub {
 
     /// Emits every block in `from...head.number` that holds grid events, then `head`.
     private func backfill(from: UInt64, to head: BlockHeader, via src: Source) async throws {
-        var groups: [Bytes32: (number: UInt64, logs: [JSON])] = [:]
+        var groups: [Bytes32: (number: UInt64, logs: [GridLog])] = [:]
         if from <= head.number {
             var start = from
+            // Blocks asked for next: the range limit learned from the node (`logRange`), and
+            // after the first answer also what keeps an answer near `answerTarget` logs at the
+            // density seen so far (far below the frame limit; dense history comes in pieces).
+            var span = logRange
+            let answerTarget = max(64, configuration.maxFrameSize / 4 / 1024)
             while start <= head.number {
-                let end = min(head.number, start + logRange - 1)
+                let end = min(head.number, start + min(span, logRange) - 1)
                 var filter: [String: JSON] = [
                     "fromBlock": .string(Hex.quantity(start)), "toBlock": .string(Hex.quantity(end)), "topics": filterTopics,
                 ]
                 if let filterAddress { filter["address"] = filterAddress }
-                let result: JSON
+                let items: [GridLog]
                 do {
-                    result = try await src.conn.call("eth_getLogs", [.object(filter)])
+                    items = try await src.conn.getLogs(.object(filter))
                 } catch LedgerClientError.rpc(_, let e) where logRange > 1 && e.code != RPCError.methodNotFound {
                     // Range or result limit (geth -32005, Besu range limit, -32003 …): ask for less, same start.
                     logRange = max(1, min(logRange, end - start + 1) / 2)
@@ -496,20 +501,19 @@ actor LedgerHub {
                     goodRanges = 0
                     throw error
                 }
-                guard let items = result.arrayValue else {
-                    throw LedgerClientError.badResponse(method: "eth_getLogs", "expected an array")
-                }
                 for item in items {
-                    guard let bh = item["blockHash"]?.stringValue.flatMap({ try? Bytes32(hex: $0) }),
-                        let bn = item["blockNumber"]?.quantity
-                    else {
+                    guard let block = item.block else {
                         logger.warning("log without a block reference ignored")
                         continue
                     }
-                    guard bn >= start, bn <= end else { continue }
-                    groups[bh, default: (bn, [])].logs.append(item)
+                    guard block.number >= start, block.number <= end else { continue }
+                    groups[block.hash, default: (block.number, [])].logs.append(item)
                 }
+                let asked = end - start + 1
                 start = end + 1
+                let perBlock = Double(items.count) / Double(asked)
+                let sized = perBlock > 0 ? UInt64(max(1, min(Double(UInt32.max), Double(answerTarget) / perBlock))) : UInt64(UInt32.max)
+                span = max(1, min(sized, asked.multipliedReportingOverflow(by: 4).overflow ? UInt64.max : asked * 4))
                 // After a run of good answers, grow back towards the configured range.
                 goodRanges += 1
                 if goodRanges >= 4, logRange < configuration.logRange {
@@ -533,26 +537,33 @@ actor LedgerHub {
         }
     }
 
-    private func emitBlock(_ header: BlockHeader, logs: [JSON]) async {
+    private func emitBlock(_ header: BlockHeader, logs: [GridLog]) async {
         var events: [LocatedEvent] = []
+        events.reserveCapacity(logs.count)
         var rejected = 0
         var seen = Set<UInt32>()
+        seen.reserveCapacity(logs.count)
         for item in logs {
-            let log: Log
-            do { log = try Log(json: item) } catch {
+            let log: GridLog.Content
+            switch item.content {
+            case .success(let c): log = c
+            case .failure(let error):
                 rejected += 1
                 logger.warning("undecodable log rejected", metadata: ["block": "\(header.number)", "error": "\(error)"])
                 continue
             }
-            guard log.blockHash == header.hash, !log.removed else { continue }
+            guard log.origin.blockHash == header.hash, !log.removed else { continue }
             if !configuration.contracts.isEmpty, !configuration.contracts.contains(log.address) { continue }
-            guard LedgerSchemaV1.isGridEvent(log), seen.insert(log.logIndex).inserted else { continue }
-            do {
-                events.append(LocatedEvent(event: try LedgerSchemaV1.decode(log), origin: EventOrigin(log: log)))
-            } catch {
+            switch log.grid {
+            case .none: continue
+            case .event(let e):
+                guard seen.insert(log.origin.logIndex).inserted else { continue }
+                events.append(LocatedEvent(event: e, origin: log.origin))
+            case .invalid(let why):
+                guard seen.insert(log.origin.logIndex).inserted else { continue }
                 rejected += 1
                 logger.warning("grid event rejected", metadata: [
-                    "block": "\(header.number)", "logIndex": "\(log.logIndex)", "error": "\(error)",
+                    "block": "\(header.number)", "logIndex": "\(log.origin.logIndex)", "error": "\(why)",
                 ])
             }
         }
@@ -609,8 +620,8 @@ actor LedgerHub {
     }
 
     /// The grid-event logs of each block, by block hash (exact even across reorgs).
-    private func logs(forBlocks hashes: [Bytes32], via src: Source) async throws -> [[JSON]] {
-        var out: [[JSON]] = []
+    private func logs(forBlocks hashes: [Bytes32], via src: Source) async throws -> [[GridLog]] {
+        var out: [[GridLog]] = []
         var k = 0
         while k < hashes.count {
             let chunk = Array(hashes[k..<min(hashes.count, k + batchSize)])
@@ -623,7 +634,9 @@ actor LedgerHub {
             for r in results {
                 let v: JSON
                 do { v = try r.get() } catch { throw LedgerClientError.rpc(method: "eth_getLogs", error) }
-                guard let a = v.arrayValue else { throw LedgerClientError.badResponse(method: "eth_getLogs", "expected an array") }
+                guard let a = GetLogsDecoder.gridLogs(result: v) else {
+                    throw LedgerClientError.badResponse(method: "eth_getLogs", "expected an array")
+                }
                 out.append(a)
             }
             k += chunk.count

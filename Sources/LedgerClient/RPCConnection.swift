@@ -26,11 +26,22 @@ actor RPCConnection: SubscribingTransport {
         var timeoutsBeforeClose = 2
     }
 
+    /// What an exchange is answered with.
+    private enum Answer: Sendable {
+        /// Each call's result, from the parsed frame.
+        case results([Result<JSON, RPCError>])
+        /// The whole frame, unparsed: the answer to an `eth_getLogs` call made with `getLogs`,
+        /// for `GetLogsDecoder` (no JSON tree for the bulk of a backfill).
+        case frame(WebSocketMessage)
+    }
+
     private struct Exchange {
         var ids: [Int]
         var label: String
+        /// The caller takes the raw frame (`getLogs`).
+        var wantsFrame = false
         var results: [Int: Result<JSON, RPCError>] = [:]
-        var continuation: CheckedContinuation<[Result<JSON, RPCError>], any Error>
+        var continuation: CheckedContinuation<Answer, any Error>
         var started: ContinuousClock.Instant
         var timeout: Task<Void, Never>?
     }
@@ -48,6 +59,8 @@ actor RPCConnection: SubscribingTransport {
     private var exchanges: [Int: Exchange] = [:]
     private var owner: [Int: Int] = [:]
     private var consecutiveTimeouts = 0
+    /// Open exchanges that take their answer's raw frame.
+    private var framesWanted = 0
 
     init(settings: Settings, logger: Logger, onLatency: @escaping @Sendable (Duration) -> Void) {
         self.settings = settings
@@ -157,6 +170,7 @@ actor RPCConnection: SubscribingTransport {
         let all = exchanges
         exchanges = [:]
         owner = [:]
+        framesWanted = 0
         for (_, x) in all {
             x.timeout?.cancel()
             x.continuation.resume(throwing: err)
@@ -178,6 +192,11 @@ actor RPCConnection: SubscribingTransport {
             logger.warning("closing connection", metadata: ["error": "\(error)"])
             if closedError == nil { closedError = error }
             throw error
+        }
+        if framesWanted > 0, let id = Self.responseID(message), let key = owner[id], let x = exchanges[key], x.wantsFrame {
+            // An eth_getLogs answer: its bytes go to the caller's decoder as they are.
+            complete(key, with: .success(.frame(message)))
+            return
         }
         let decoded: RPCInbound.Frame
         do {
@@ -211,7 +230,7 @@ actor RPCConnection: SubscribingTransport {
             owner[n] = nil
             if x.results.count == x.ids.count {
                 exchanges[key] = x
-                complete(key, with: .success(x.ids.map { x.results[$0]! }))
+                complete(key, with: .success(.results(x.ids.map { x.results[$0]! })))
             } else {
                 exchanges[key] = x
             }
@@ -228,8 +247,17 @@ actor RPCConnection: SubscribingTransport {
         }
     }
 
-    private func complete(_ key: Int, with result: Result<[Result<JSON, RPCError>], any Error>) {
+    /// The id of a single response frame, read from its first bytes (nil for anything else).
+    private static func responseID(_ message: WebSocketMessage) -> Int? {
+        switch message {
+        case .text(let s): return s.utf8.withContiguousStorageIfAvailable { GetLogsDecoder.responseID(UnsafeRawBufferPointer($0)) } ?? nil
+        case .binary(let b): return b.withUnsafeReadableBytes { GetLogsDecoder.responseID($0) }
+        }
+    }
+
+    private func complete(_ key: Int, with result: Result<Answer, any Error>) {
         guard let x = exchanges.removeValue(forKey: key) else { return }
+        if x.wantsFrame { framesWanted -= 1 }
         for id in x.ids { owner[id] = nil }
         x.timeout?.cancel()
         if case .success = result {
@@ -256,6 +284,13 @@ actor RPCConnection: SubscribingTransport {
     // MARK: Requests
 
     private func send(_ calls: [(method: String, params: [JSON])], batch: Bool) async throws -> [Result<JSON, RPCError>] {
+        guard case .results(let r) = try await exchange(calls, batch: batch, wantsFrame: false) else {
+            throw LedgerClientError.badResponse(method: calls[0].method, "unexpected raw answer")
+        }
+        return r
+    }
+
+    private func exchange(_ calls: [(method: String, params: [JSON])], batch: Bool, wantsFrame: Bool) async throws -> Answer {
         precondition(!calls.isEmpty)
         if let closedError { throw closedError }
         guard let writer = outbound else { throw LedgerClientError.notConnected }
@@ -271,9 +306,10 @@ actor RPCConnection: SubscribingTransport {
         let label = batch ? "batch of \(calls.count) \(calls[0].method)" : calls[0].method
         let timeout = settings.requestTimeout
         return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (c: CheckedContinuation<[Result<JSON, RPCError>], any Error>) in
+            try await withCheckedThrowingContinuation { (c: CheckedContinuation<Answer, any Error>) in
                 if Task.isCancelled { c.resume(throwing: CancellationError()); return }
-                var x = Exchange(ids: ids, label: label, continuation: c, started: .now)
+                var x = Exchange(ids: ids, label: label, wantsFrame: wantsFrame, continuation: c, started: .now)
+                if wantsFrame { framesWanted += 1 }
                 x.timeout = Task { [weak self] in
                     do { try await Task.sleep(for: timeout) } catch { return }
                     await self?.expire(key)
@@ -297,6 +333,57 @@ actor RPCConnection: SubscribingTransport {
         switch r[0] {
         case .success(let v): return v
         case .failure(let e): throw LedgerClientError.rpc(method: method, e)
+        }
+    }
+
+    /// `eth_getLogs(filter)`, its answer decoded straight from the frame's bytes by
+    /// `GetLogsDecoder` on a concurrent thread (off this actor, so the next frame can be read
+    /// meanwhile). Invalid JSON closes the connection as any malformed frame does.
+    func getLogs(_ filter: JSON) async throws -> [GridLog] {
+        let answer = try await exchange([("eth_getLogs", [filter])], batch: false, wantsFrame: true)
+        let decoded: Result<[GridLog], GetLogsDecoder.Failure>
+        switch answer {
+        case .results(let r):
+            // Answered through the generic path (e.g. a node that writes the id after the result).
+            switch r[0] {
+            case .success(let v):
+                guard let logs = GetLogsDecoder.gridLogs(result: v) else {
+                    throw LedgerClientError.badResponse(method: "eth_getLogs", "expected an array")
+                }
+                return logs
+            case .failure(let e): throw LedgerClientError.rpc(method: "eth_getLogs", e)
+            }
+        case .frame(let message):
+            decoded = await Self.decode(message)
+        }
+        switch decoded {
+        case .success(let logs): return logs
+        case .failure(.rpc(let e)): throw LedgerClientError.rpc(method: "eth_getLogs", e)
+        case .failure(.shape(let why)): throw LedgerClientError.badResponse(method: "eth_getLogs", why)
+        case .failure(.json(let e)):
+            let error = LedgerClientError.malformedFrame("node sent invalid JSON (\(e))")
+            logger.warning("closing connection", metadata: ["error": "\(error)"])
+            await close(error)
+            throw error
+        }
+    }
+
+    /// The raw answer to `eth_getLogs(filter)` (for the benchmark's phase timing and tests).
+    func getLogsFrame(_ filter: JSON) async throws -> [UInt8] {
+        switch try await exchange([("eth_getLogs", [filter])], batch: false, wantsFrame: true) {
+        case .frame(.text(let s)): return Array(s.utf8)
+        case .frame(.binary(let b)): return Array(b.readableBytesView)
+        case .results: throw LedgerClientError.badResponse(method: "eth_getLogs", "answer was not routed as a frame")
+        }
+    }
+
+    @concurrent
+    private nonisolated static func decode(_ message: WebSocketMessage) async -> Result<[GridLog], GetLogsDecoder.Failure> {
+        switch message {
+        case .text(var s):
+            return s.withUTF8 { buf in Result { () throws(GetLogsDecoder.Failure) in try GetLogsDecoder.gridLogs(UnsafeRawBufferPointer(buf)) } }
+        case .binary(let b):
+            return b.withUnsafeReadableBytes { buf in Result { () throws(GetLogsDecoder.Failure) in try GetLogsDecoder.gridLogs(buf) } }
         }
     }
 

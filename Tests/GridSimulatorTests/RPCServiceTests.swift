@@ -173,6 +173,44 @@ final class RPCServiceTests: XCTestCase {
         XCTAssertEqual(try f.error("eth_getLogs", [["blockHash": .string(Bytes32.zero.hex)]]).1, "unknown block")
     }
 
+    /// `eth_getLogs` answers are written as bytes without a JSON tree; they must be the very
+    /// text the JSON tree serialises to, alone, in a batch, and as errors.
+    func testGetLogsBytesEqualTheJSONTreeText() throws {
+        let f = fixture()
+        let six = try XCTUnwrap(f.ledger.block(number: 6))
+        let filters: [JSON] = [
+            ["fromBlock": "earliest", "toBlock": "latest"],
+            ["fromBlock": "0x5", "toBlock": "0x9",
+             "topics": [[.string(LedgerSchemaV1.meterReadingTopic.hex), .string(LedgerSchemaV1.energyTransferTopic.hex)]]],
+            ["blockHash": .string(six.hash.hex)],
+            ["fromBlock": "0x0", "topics": [.null, .string(Bytes32.asset(code: "TX-0001").hex)]],
+            ["fromBlock": "0x0", "address": ["0x0000000000000000000000000000000000000001"]],
+            ["fromBlock": "0x5", "toBlock": "0x2"],
+            ["blockHash": .string(Bytes32.zero.hex)],
+        ]
+        var total = 0
+        for (k, filter) in filters.enumerated() {
+            let request = JSONRPC.request(id: k, method: "eth_getLogs", params: [filter])
+            let bytes = try XCTUnwrap(f.rpc.handleBytes(text: request.serialized(), session: f.session))
+            let tree = try XCTUnwrap(f.rpc.handle(message: request, session: f.session))  // call → getLogs → JSON tree
+            XCTAssertEqual(String(decoding: bytes, as: UTF8.self), tree.serialized(), "filter \(k)")
+            total += tree["result"]?.arrayValue?.count ?? 0
+        }
+        XCTAssertGreaterThan(total, 100)
+        // In a batch, between other calls and a notification (which gets no answer).
+        let items: [JSON] = [
+            JSONRPC.request(id: 1, method: "eth_blockNumber", params: []),
+            ["jsonrpc": "2.0", "method": "eth_getLogs", "params": [filters[0]]],
+            JSONRPC.request(id: 2, method: "eth_getLogs", params: [filters[0]]),
+            JSONRPC.request(id: 3, method: "eth_getLogs", params: [filters[5]]),
+        ]
+        let bytes = try XCTUnwrap(f.rpc.handleBytes(text: JSON.array(items).serialized(), session: f.session))
+        let expected = JSON.array(items.compactMap { f.rpc.handle(message: $0, session: f.session) })
+        XCTAssertEqual(String(decoding: bytes, as: UTF8.self), expected.serialized())
+        XCTAssertEqual(expected.arrayValue?.count, 3)
+        XCTAssertNil(f.rpc.handleBytes(text: JSON.array([items[1]]).serialized(), session: f.session), "notifications only")
+    }
+
     func testSubscriptionsPushGoEthereumShapes() throws {
         let f = fixture()
         let heads = try f.result("eth_subscribe", ["newHeads"]).stringValue!

@@ -158,6 +158,22 @@ final class HostileInputTests: XCTestCase {
         case (.failure, .failure): break
         default: XCTFail("event decoders disagree on \(label())", file: file, line: line)
         }
+        // And to the logs backfill keeps (`GridLog`): the same on both paths.
+        let fastGrid = Result { try GetLogsDecoder.gridLogs(bytes) }
+        let slowGrid = bytes.withUnsafeBytes { buf in Result { try GetLogsDecoder.genericGridLogs(buf) } }
+        switch (fastGrid, slowGrid) {
+        case (.success(let a), .success(let b)):
+            XCTAssertEqual(a.count, b.count, label(), file: file, line: line)
+            for (x, y) in zip(a, b) {
+                XCTAssertEqual(x.block, y.block, label(), file: file, line: line)
+                XCTAssertEqual(try? x.content.get(), try? y.content.get(), label(), file: file, line: line)
+            }
+        case (.failure(let e), .failure):
+            XCTAssertFalse("\(e)".isEmpty)
+        default: XCTFail("grid-log decoders disagree on \(label()): fast \(fastGrid), generic \(slowGrid)", file: file, line: line)
+        }
+        // Reading the id for routing never traps, whatever the frame.
+        _ = bytes.withUnsafeBytes { GetLogsDecoder.responseID($0) }
     }
 
     func testTenThousandHostileFramesNeverCrashAndDecodersAgree() throws {
@@ -208,6 +224,7 @@ final class HostileInputTests: XCTestCase {
             }
             let bytes = Array(text.utf8)
             Self.assertDecodersAgree(bytes, "random response \(k): \(text.prefix(120))")
+            XCTAssertEqual(bytes.withUnsafeBytes { GetLogsDecoder.responseID($0) }, k, "the id routes the answer")
             checked += 1
         }
         // An error answer and a non-array result are clear errors on both paths.

@@ -258,6 +258,9 @@ actor ScriptedNode {
     func setDisabledNamespaces(_ n: Set<String>) { disabledNamespaces = n }
     func setMaxBatch(_ n: Int?) { maxBatch = n }
     func setMaxLogRange(_ n: UInt64?) { maxLogRange = n }
+    /// Rewrites the text of the next `count` answers to a single `eth_getLogs` call (truncate, reorder…).
+    func setGetLogsMangler(count: Int, _ f: @escaping @Sendable (String) -> String) { getLogsMangler = (count, f) }
+    private var getLogsMangler: (count: Int, rewrite: @Sendable (String) -> String)?
 
     /// A header as this node serves it (tampered if it lies).
     private func serve(_ h: BlockHeader?) -> JSON {
@@ -312,6 +315,11 @@ actor ScriptedNode {
             reply = out.isEmpty ? nil : .array(out)
         } else {
             reply = await answer(id, json)
+            if let reply, json["method"]?.stringValue == "eth_getLogs", let m = getLogsMangler, m.count > 0 {
+                getLogsMangler = m.count > 1 ? (m.count - 1, m.rewrite) : nil
+                if let c = conns[id] { try? await c.outbound.write(.text(m.rewrite(reply.serialized()))) }
+                return
+            }
         }
         if let reply, let c = conns[id] { try? await c.outbound.write(.text(reply.serialized())) }
     }
