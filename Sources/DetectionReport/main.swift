@@ -46,7 +46,7 @@ for (i, attack) in TheftEvaluation.standardAttacks.enumerated() {
     rows.append(row)
     cleanFalse += rs.reduce(0) { $0 + $1.falseAlarms }
     cleanDays += rs.reduce(0.0) { $0 + $1.judgedDays }
-    fputs("\(attack.label): recall24h \(row.recall24h) 7d \(row.recall7d) median \(row.medianDelayHours ?? -1)\n", stderr)
+    progress("\(attack.label): recall24h \(row.recall24h) 7d \(row.recall7d) median \(row.medianDelayHours ?? -1)")
 }
 var fa = 0
 var days = 0.0
@@ -59,6 +59,12 @@ print("Consumers per feeder: \(setup.consumers); runs per row: \(runs); theft-fr
 print(TheftEvaluation.markdownTable(rows))
 print("False alarms (theft-free runs, first day excluded): \(fa) in \(TheftEvaluation.fixed(days, 1)) feeder-days = \(TheftEvaluation.fixed(Double(fa) / max(days, 1), 4)) per feeder-day")
 print("False alarms before the theft started, in theft runs: \(cleanFalse) in \(TheftEvaluation.fixed(cleanDays, 1)) feeder-days")
+
+/// One line of progress on standard error (the report itself goes to standard output).
+func progress(_ line: String) {
+    let text = line + "\n"
+    _ = text.withCString { write(2, $0, strlen($0)) }
+}
 
 struct ProcessInfoLite {
     func int(_ name: String) -> Int? { getenv(name).flatMap { Int(String(cString: $0)) } }

@@ -235,7 +235,7 @@ public enum TheftEvaluation {
         return out
     }
 
-    static func fixed(_ x: Double, _ digits: Int) -> String {
+    public static func fixed(_ x: Double, _ digits: Int) -> String {
         guard x.isFinite else { return "—" }
         var p = 1.0
         for _ in 0..<digits { p *= 10 }

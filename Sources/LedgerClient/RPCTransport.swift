@@ -20,6 +20,9 @@ protocol RPCTransport: Actor {
     /// A JSON-RPC batch sent as one message; results in call order. A batch the node
     /// refuses as a whole throws `.rpc` with the node's error.
     func batch(_ calls: [(method: String, params: [JSON])]) async throws -> [Result<JSON, RPCError>]
+    /// `eth_getLogs` decoded into grid logs. The WebSocket connection routes the answer's raw
+    /// bytes to `GetLogsDecoder` (no JSON tree); the default goes through `call`.
+    func getLogs(_ filter: JSON) async throws -> [GridLog]
 
     /// Largest batch `many` sends; lowered when the node refuses a batch as too large.
     var batchLimit: Int { get }
@@ -29,6 +32,16 @@ protocol RPCTransport: Actor {
 
 /// A transport that can also push `eth_subscribe` notifications (WebSocket). A node
 /// reached over one that cannot (HTTP) is followed by polling its head instead.
+extension RPCTransport {
+    func getLogs(_ filter: JSON) async throws -> [GridLog] {
+        let result = try await call("eth_getLogs", [filter])
+        guard let logs = GetLogsDecoder.gridLogs(result: result) else {
+            throw LedgerClientError.badResponse(method: "eth_getLogs", "expected an array")
+        }
+        return logs
+    }
+}
+
 protocol SubscribingTransport: RPCTransport {
     nonisolated var notifications: AsyncStream<RPCConnection.Notification> { get }
     /// `eth_subscribe`; returns the subscription id.
