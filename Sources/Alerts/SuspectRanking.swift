@@ -8,10 +8,12 @@ import GridCore
 /// For each consumer, a baseline per hour of day is learned from the
 /// reference period (before the segment's estimated change point), and the
 /// deficit `D_t = baseline(hour_t) − x_t` is followed into the suspect
-/// period. Two standardised statistics:
+/// period. Standardised statistics:
 /// - **level**: the mean deficit after the change, in units of the
 ///   reference deficit's robust spread (MAD) over √n — finds full bypass,
 ///   h1–h4 (a share of consumption hidden) and h2 (meter off in windows);
+/// - **ratio**: the drop of (trimmed) readings over the consumer's own hourly median —
+///   the subtle share attacks (h1 α=0.8, h3) beside households with EV sessions;
 /// - **shape**: the drop of the correlation between the readings and the
 ///   consumer's own daily profile (Fisher z) — finds the energy-neutral
 ///   attacks h5 (flat reports) and h6 (the day reversed), whose level is unchanged.
@@ -29,6 +31,10 @@ public enum SuspectRanking {
         public var excessZ: Double = 0
         /// Estimated energy the meter stopped recording since the change point (Wh).
         public var deficitWh: Double
+        /// Drop of the trimmed-mean ratio of readings to the consumer's own hourly median, in robust
+        /// standard errors: a share of consumption hidden (h1, h3), seen past EV sessions and
+        /// other rare large loads that inflate the mean-based level statistic.
+        public var ratioZ: Double = 0
     }
 
     /// - Parameters:
@@ -61,9 +67,12 @@ public enum SuspectRanking {
             let sm = LossModel.median(sh), ss = max(LossModel.robustSigma(sh), 1e-9)
             let ex = out.map(\.excessZ)
             let em = LossModel.median(ex), es = max(LossModel.robustSigma(ex), 1e-9)
+            let rz = out.map(\.ratioZ)
+            let rm = LossModel.median(rz), rs = max(LossModel.robustSigma(rz), 1e-9)
             for i in out.indices {
                 out[i].score = max((out[i].levelZ - lm) / ls, (out[i].shapeZ - sm) / ss,
-                                   excess == nil ? -.infinity : (out[i].excessZ - em) / es)
+                                   excess == nil ? -.infinity : (out[i].excessZ - em) / es,
+                                   (out[i].ratioZ - rm) / rs)
             }
         }
         return out.sorted { $0.score != $1.score ? $0.score > $1.score : $0.asset < $1.asset }
@@ -102,8 +111,41 @@ public enum SuspectRanking {
             let before = correlation(refX, refB), after = correlation(afterX, afterB)
             shapeZ = (atanh(clamp(before)) - atanh(clamp(after))) * Double(afterX.count - 3).squareRoot()
         }
-        return Suspect(asset: id, score: max(levelZ, shapeZ), levelZ: levelZ, shapeZ: shapeZ,
-                       deficitWh: afterDeficit.reduce(0, +))
+        var suspect = Suspect(asset: id, score: max(levelZ, shapeZ), levelZ: levelZ, shapeZ: shapeZ,
+                              deficitWh: afterDeficit.reduce(0, +))
+        suspect.ratioZ = ratioDrop(xs, hourOfDay: hourOfDay, split: split, n: n)
+        return suspect
+    }
+
+    /// Median of `x_t / m_h` after the split against before, with `m_h` the consumer's median
+    /// reading at that hour of day in the reference: robust to the rare large loads (EV
+    /// sessions, heat-pump boosts) that dominate means, and scale-free across households.
+    static func ratioDrop(_ xs: [Double?], hourOfDay: [Int], split: Int, n: Int) -> Double {
+        var byHour = [[Double]](repeating: [], count: 24)
+        var all: [Double] = []
+        for t in 0..<split { if let x = xs[t] { byHour[((hourOfDay[t] % 24) + 24) % 24].append(x); all.append(x) } }
+        guard all.count >= 8 else { return 0 }
+        // Floor: a tenth of the consumer's typical reading, and 10 Wh (hours with ~no load say nothing).
+        let floor = max(10, 0.1 * abs(LossModel.median(all)))
+        let medians = byHour.map { $0.isEmpty ? Double.nan : LossModel.median($0) }
+        var before: [Double] = [], after: [Double] = []
+        for t in 0..<n {
+            guard let x = xs[t] else { continue }
+            let m = medians[((hourOfDay[t] % 24) + 24) % 24]
+            guard m.isFinite, m > floor else { continue }
+            if t < split { before.append(x / m) } else { after.append(x / m) }
+        }
+        guard before.count >= 8, after.count >= 4 else { return 0 }
+        let spread = max(LossModel.robustSigma(before), 0.01)
+        // 20 %-trimmed means: nearly the efficiency of the mean, the robustness of the median.
+        return (trimmedMean(before) - trimmedMean(after)) / (1.1 * spread / Double(after.count).squareRoot())
+    }
+
+    static func trimmedMean(_ xs: [Double], trim: Double = 0.2) -> Double {
+        let s = xs.sorted()
+        let k = Int(Double(s.count) * trim)
+        let kept = s[k..<(s.count - k)]
+        return kept.reduce(0, +) / Double(max(kept.count, 1))
     }
 
     /// The segment's residual minus a robust loss fit (a + bE + cE²) on the reference period.

@@ -54,6 +54,32 @@ final class SuspectRankingTests: XCTestCase {
         }
     }
 
+    /// h1 α=0.8 (a fifth hidden) beside honest households that charge an EV (7 kW, 2.5 h)
+    /// on random evenings, before and after the change point: their readings swing far more
+    /// than the thief's fifth, yet the ratio statistic (medians of reading / own hourly
+    /// median) still names the thief.
+    func testSubtleShareTheftOutranksHonestEVOwners() {
+        var firstPlaces = 0
+        for seed: UInt64 in 1...5 {
+            var f = feeder(seed: seed, tamper: { d, s in 0.8 * d[s] })
+            var rng = SplitMix(state: seed &* 31)
+            for ev in [2, 9, 23, 31] {  // honest EV owners: a session on about half the evenings
+                for d in 0..<3 where rng.next() % 2 == 0 {
+                    let start = d * 96 + 72 + Int(rng.next() % 8)
+                    for t in start..<(start + 10) { f.readings[ev][t] = (f.readings[ev][t] ?? 0) + 1750 }
+                }
+            }
+            let end = 2 * 96 + 24 * 4
+            let ranked = SuspectRanking.rank(consumers: f.ids, readings: f.readings.map { Array($0.prefix(end)) },
+                                             hourOfDay: Array(f.hours.prefix(end)), changePoint: 2 * 96)
+            let rank = ranked.firstIndex { $0.asset == f.ids[17] }! + 1
+            XCTAssertLessThanOrEqual(rank, 3, "seed \(seed): thief ranked \(rank)")
+            if rank == 1 { firstPlaces += 1 }
+            XCTAssertGreaterThan(ranked.first { $0.asset == f.ids[17] }!.ratioZ, 3, "seed \(seed)")
+        }
+        XCTAssertGreaterThanOrEqual(firstPlaces, 1)
+    }
+
     func testFindsEnergyNeutralAttacksByShape() {
         for seed: UInt64 in 1...3 {
             XCTAssertLessThanOrEqual(rankOfThief({ d, _ in d.reduce(0, +) / Double(d.count) }, seed: seed), 3, "h5, seed \(seed)")
