@@ -46,7 +46,7 @@ for (i, attack) in TheftEvaluation.standardAttacks.enumerated() {
     rows.append(row)
     cleanFalse += rs.reduce(0) { $0 + $1.falseAlarms }
     cleanDays += rs.reduce(0.0) { $0 + $1.judgedDays }
-    fputs("\(attack.label): recall24h \(row.recall24h) 7d \(row.recall7d) median \(row.medianDelayHours ?? -1)\n", stderr)
+    progress("\(attack.label): recall24h \(row.recall24h) 7d \(row.recall7d) median \(row.medianDelayHours ?? -1)\n")
 }
 var fa = 0
 var days = 0.0
@@ -57,9 +57,27 @@ for s in 0..<cleanRuns {
 }
 print("Consumers per feeder: \(setup.consumers); runs per row: \(runs); theft-free runs: \(cleanRuns) × \(setup.cleanDays + setup.attackDays) days\n")
 print(TheftEvaluation.markdownTable(rows))
-print("False alarms (theft-free runs, first day excluded): \(fa) in \(TheftEvaluation.fixed(days, 1)) feeder-days = \(TheftEvaluation.fixed(Double(fa) / max(days, 1), 4)) per feeder-day")
-print("False alarms before the theft started, in theft runs: \(cleanFalse) in \(TheftEvaluation.fixed(cleanDays, 1)) feeder-days")
+print("False alarms (theft-free runs, first day excluded): \(fa) in \(fixed(days, 1)) feeder-days = \(fixed(Double(fa) / max(days, 1), 4)) per feeder-day")
+print("False alarms before the theft started, in theft runs: \(cleanFalse) in \(fixed(cleanDays, 1)) feeder-days")
 
 struct ProcessInfoLite {
     func int(_ name: String) -> Int? { getenv(name).flatMap { Int(String(cString: $0)) } }
+}
+
+/// One progress line on standard error (file descriptor 2: the C `stderr` global is not concurrency-safe).
+func progress(_ line: String) {
+    var text = line
+    text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+}
+
+/// `x` with `digits` decimals, as the report's tables print numbers (no Foundation).
+func fixed(_ x: Double, _ digits: Int) -> String {
+    guard x.isFinite else { return "—" }
+    var p = 1.0
+    for _ in 0..<digits { p *= 10 }
+    let v = (abs(x) * p).rounded()
+    let whole = Int(v / p)
+    var frac = String(Int(v.truncatingRemainder(dividingBy: p)))
+    while frac.count < digits { frac = "0" + frac }
+    return (x < 0 && v > 0 ? "-" : "") + String(whole) + (digits > 0 ? "." + frac : "")
 }
