@@ -40,6 +40,12 @@ actor LedgerHub {
     private var verifyTip = false
     private var logRange: UInt64
     private var goodRanges = 0
+    /// Blocks per batch of `eth_getLogs` by block hash: `batchSize`, halved whenever such a batch
+    /// fails (a failed batch is typically an answer over the frame limit, which drops the
+    /// connection: the next attempt after the reconnect asks for less), grown back after
+    /// successes. Dense blocks (a bulk-loaded day of readings is ~1 MB a block) need small batches.
+    private var logsBatch: Int?
+    private var goodLogBatches = 0
     /// How this chain's block hashes are computed (learned from the first verified header).
     private(set) var scheme: HeaderHashScheme?
     /// The followed node was found lying or divergent: the next sync may go below the tip.
@@ -624,13 +630,29 @@ actor LedgerHub {
         var out: [[GridLog]] = []
         var k = 0
         while k < hashes.count {
-            let chunk = Array(hashes[k..<min(hashes.count, k + batchSize)])
+            let size = max(1, min(logsBatch ?? batchSize, batchSize))
+            let chunk = Array(hashes[k..<min(hashes.count, k + size)])
             let calls: [(method: String, params: [JSON])] = chunk.map { h in
                 var f: [String: JSON] = ["blockHash": .string(h.hex), "topics": filterTopics]
                 if let filterAddress { f["address"] = filterAddress }
                 return ("eth_getLogs", [.object(f)])
             }
-            let results = try await src.conn.many(calls)
+            let results: [Result<JSON, RPCError>]
+            do {
+                results = try await src.conn.many(calls)
+            } catch {
+                if chunk.count > 1 {
+                    logsBatch = max(1, chunk.count / 2)
+                    goodLogBatches = 0
+                    logger.info("eth_getLogs batch failed; asking for fewer blocks at once",
+                                metadata: ["blocks": "\(logsBatch ?? 1)", "error": "\(error)"])
+                }
+                throw error
+            }
+            if let b = logsBatch, b < batchSize {
+                goodLogBatches += 1
+                if goodLogBatches >= 8 { logsBatch = min(batchSize, b * 2); goodLogBatches = 0 }
+            }
             for r in results {
                 let v: JSON
                 do { v = try r.get() } catch { throw LedgerClientError.rpc(method: "eth_getLogs", error) }
