@@ -53,8 +53,9 @@ final class NodeServer: Sendable {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
                     // The single writer of this socket: replies and notifications in order.
-                    for await text in session.outgoing {
-                        do { try await outbound.write(.text(text)) } catch { break }
+                    for await message in session.outgoing {
+                        // One text frame straight from the reply's bytes (no String, no copy).
+                        do { try await outbound.withTextMessageWriter { try await $0(message.bytes) } } catch { break }
                     }
                 }
                 group.addTask {
@@ -70,10 +71,10 @@ final class NodeServer: Sendable {
                                 // A slow node: every answer comes late (computed when it is sent).
                                 Task {
                                     try? await Task.sleep(for: latency)
-                                    if let reply = service.handle(text: text, session: session) { session.send(reply) }
+                                    if let reply = service.handleBuffer(text: text, session: session) { session.send(bytes: reply) }
                                 }
-                            } else if let reply = service.handle(text: text, session: session) {
-                                session.send(reply)
+                            } else if let reply = service.handleBuffer(text: text, session: session) {
+                                session.send(bytes: reply)
                             }
                         }
                     } catch {}

@@ -1,5 +1,6 @@
 import ChainCore
 import GridCore
+import NIOCore
 
 /// Ethereum JSON-RPC 2.0 as go-ethereum answers it, over the simulated ledger.
 ///
@@ -27,6 +28,12 @@ struct RPCService: Sendable {
     /// Handles one message (object or batch); nil when nothing is to be sent back.
     func handle(text: String, session: RPCSession?) -> String? {
         handleBytes(text: text, session: session).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// `handleBytes(text:)` in a buffer the WebSocket writer sends as it is (one copy of the
+    /// reply, no `String`: backfill answers are tens of megabytes).
+    func handleBuffer(text: String, session: RPCSession?) -> ByteBuffer? {
+        handleBytes(text: text, session: session).map { ByteBuffer(bytes: $0) }
     }
 
     /// `handle(text:)` as UTF-8 bytes: replies are written straight into one buffer, and

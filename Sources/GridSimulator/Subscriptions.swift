@@ -1,5 +1,13 @@
 import ChainCore
 import GridCore
+import NIOCore
+
+/// One message queued for a WebSocket: its UTF-8 bytes, sent as one text frame as they are
+/// (no `String` in between, so a large `eth_getLogs` answer is not copied or re-validated).
+struct OutgoingMessage: Sendable {
+    let bytes: ByteBuffer
+    var text: String { String(buffer: bytes) }
+}
 
 /// One WebSocket connection: its outgoing message queue and its subscriptions.
 ///
@@ -14,8 +22,8 @@ final class RPCSession: Sendable {
 
     static let maxQueued = 20_000
 
-    let outgoing: AsyncStream<String>
-    private let continuation: AsyncStream<String>.Continuation
+    let outgoing: AsyncStream<OutgoingMessage>
+    private let continuation: AsyncStream<OutgoingMessage>.Continuation
     private let subscriptions = Locked<[String: Subscription]>([:])
     private let closed = Locked(false)
     /// The node serving this session (nil: tests' bare sessions), its faults and chain.
@@ -27,14 +35,17 @@ final class RPCSession: Sendable {
         self.node = node
         self.faults = faults
         self.ledger = ledger
-        (outgoing, continuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingOldest(Self.maxQueued))
+        (outgoing, continuation) = AsyncStream.makeStream(of: OutgoingMessage.self, bufferingPolicy: .bufferingOldest(Self.maxQueued))
     }
 
     var isClosed: Bool { closed.withLock { $0 } }
 
     /// Queues a message; on overflow the session is closed.
-    func send(_ text: String) {
-        if case .dropped = continuation.yield(text) { finish() }
+    func send(_ text: String) { send(bytes: ByteBuffer(string: text)) }
+
+    /// Queues a message already written as UTF-8 bytes (an `RPCService.handleBuffer` reply).
+    func send(bytes: ByteBuffer) {
+        if case .dropped = continuation.yield(OutgoingMessage(bytes: bytes)) { finish() }
     }
 
     func finish() {

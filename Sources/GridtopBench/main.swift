@@ -71,7 +71,8 @@ for _ in 0..<repeats { backfills.append(try await LedgerBenchmarks.backfill(url:
 let swiftRates = backfills.map(\.logs.perSecond).sorted()
 let last = backfills[backfills.count - 1]
 report("backfill from a simulator node over loopback WebSocket (\(last.logs.items) logs, \(last.blocks.items) blocks; best of \(repeats))",
-       "\(rate(swiftRates.last!)) logs, \(rate(backfills.map(\.blocks.perSecond).max()!)) blocks; median \(rate(median(swiftRates))) logs",
+       "\(rate(swiftRates.last!)) logs, \(rate(backfills.map(\.blocks.perSecond).max()!)) blocks; median \(rate(median(swiftRates))) logs"
+           + " (runs: \(backfills.map { String(format: "%.0f k", $0.logs.perSecond / 1000) }.joined(separator: ", ")))",
        target: "≥ 200,000 logs/s")
 let phases = try await LedgerBenchmarks.getLogsPhases(url: urls[0], from: 0, to: last.head)
 report("one eth_getLogs of blocks 0…\(last.head) (\(phases.logs) logs, \(phases.bytes / 1_000_000) MB): phases",

@@ -476,30 +476,55 @@ actor LedgerHub {
         for (h, l) in zip(segment, logs) { await emitBlock(h, logs: l) }
     }
 
+    /// `eth_getLogs` calls a backfill keeps in flight: while the client decodes one answer the
+    /// node prepares the next, so the two sides overlap (the answers are still taken in order).
+    static let backfillDepth = 2
+    /// Blocks in the first backfill ranges, before the density of grid logs is known.
+    static let firstBackfillSpan: UInt64 = 16
+    /// Logs per answer aimed at once the density is known: a few megabytes, small enough
+    /// for the pipeline to overlap and for buffers to be reused, large enough that the
+    /// per-call cost is small.
+    static let backfillAnswerLogs = 4096
+
     /// Emits every block in `from...head.number` that holds grid events, then `head`.
     private func backfill(from: UInt64, to head: BlockHeader, via src: Source) async throws {
         var groups: [Bytes32: (number: UInt64, logs: [GridLog])] = [:]
         if from <= head.number {
-            var start = from
+            // Ranges are asked for in order, up to `backfillDepth` at a time, and their answers
+            // taken in the same order: a refused range drops the ones after it and is asked
+            // again, smaller, so every block is covered exactly once.
+            var next = from
             // Blocks asked for next: the range limit learned from the node (`logRange`), and
             // after the first answer also what keeps an answer near `answerTarget` logs at the
             // density seen so far (far below the frame limit; dense history comes in pieces).
-            var span = logRange
-            let answerTarget = max(64, configuration.maxFrameSize / 4 / 1024)
-            while start <= head.number {
-                let end = min(head.number, start + min(span, logRange) - 1)
-                var filter: [String: JSON] = [
-                    "fromBlock": .string(Hex.quantity(start)), "toBlock": .string(Hex.quantity(end)), "topics": filterTopics,
-                ]
-                if let filterAddress { filter["address"] = filterAddress }
+            var span = min(logRange, Self.firstBackfillSpan)
+            let answerTarget = min(Self.backfillAnswerLogs, max(64, configuration.maxFrameSize / 4 / 1024))
+            var inFlight: [(start: UInt64, end: UInt64, answer: Task<[GridLog], any Error>)] = []
+            defer { for f in inFlight { f.answer.cancel() } }
+            let conn = src.conn
+            while next <= head.number || !inFlight.isEmpty {
+                while inFlight.count < Self.backfillDepth, next <= head.number {
+                    let end = min(head.number, next + min(span, logRange) - 1)
+                    var filter: [String: JSON] = [
+                        "fromBlock": .string(Hex.quantity(next)), "toBlock": .string(Hex.quantity(end)), "topics": filterTopics,
+                    ]
+                    if let filterAddress { filter["address"] = filterAddress }
+                    let f = JSON.object(filter)
+                    inFlight.append((next, end, Task { try await conn.getLogs(f) }))
+                    next = end + 1
+                }
+                let (start, end, answer) = inFlight.removeFirst()
                 let items: [GridLog]
                 do {
-                    items = try await src.conn.getLogs(.object(filter))
+                    items = try await withTaskCancellationHandler { try await answer.value } onCancel: { answer.cancel() }
                 } catch LedgerClientError.rpc(_, let e) where logRange > 1 && e.code != RPCError.methodNotFound {
                     // Range or result limit (geth -32005, Besu range limit, -32003 …): ask for less, same start.
                     logRange = max(1, min(logRange, end - start + 1) / 2)
                     goodRanges = 0
                     logger.info("eth_getLogs refused; narrowing the range", metadata: ["range": "\(logRange)", "error": "\(e)"])
+                    for f in inFlight { f.answer.cancel() }
+                    inFlight = []
+                    next = start
                     continue
                 } catch {
                     // A timeout may be an answer too big to send in time: ask for less next time.
@@ -516,7 +541,6 @@ actor LedgerHub {
                     groups[block.hash, default: (block.number, [])].logs.append(item)
                 }
                 let asked = end - start + 1
-                start = end + 1
                 let perBlock = Double(items.count) / Double(asked)
                 let sized = perBlock > 0 ? UInt64(max(1, min(Double(UInt32.max), Double(answerTarget) / perBlock))) : UInt64(UInt32.max)
                 span = max(1, min(sized, asked.multipliedReportingOverflow(by: 4).overflow ? UInt64.max : asked * 4))

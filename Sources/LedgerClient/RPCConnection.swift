@@ -30,9 +30,9 @@ actor RPCConnection: SubscribingTransport {
     private enum Answer: Sendable {
         /// Each call's result, from the parsed frame.
         case results([Result<JSON, RPCError>])
-        /// The whole frame, unparsed: the answer to an `eth_getLogs` call made with `getLogs`,
-        /// for `GetLogsDecoder` (no JSON tree for the bulk of a backfill).
-        case frame(WebSocketMessage)
+        /// The whole message's bytes, unparsed: the answer to an `eth_getLogs` call made with
+        /// `getLogs`, for `GetLogsDecoder` (no JSON tree, no `String` for the bulk of a backfill).
+        case frame(ByteBuffer)
     }
 
     private struct Exchange {
@@ -91,7 +91,21 @@ actor RPCConnection: SubscribingTransport {
             let close = try await WebSocketClient.connect(url: settings.url, configuration: config, logger: logger) {
                 inbound, outbound, _ in
                 await self.attach(outbound)
-                for try await message in inbound.messages(maxSize: maxMessage) {
+                // Messages assembled here from the frames, as bytes: a text message is not made
+                // a `String` (a copy and a UTF-8 pass over tens of megabytes for a backfill
+                // answer); JSON parsing treats its bytes as `String(decoding:)` would.
+                var frames = inbound.makeAsyncIterator()
+                while let first = try await frames.next() {
+                    guard first.opcode != .continuation else { throw Self.protocolError }
+                    var message = first.data
+                    var fin = first.fin
+                    while !fin, message.readableBytes <= maxMessage, let more = try await frames.next() {
+                        guard more.opcode == .continuation else { throw Self.protocolError }
+                        var data = more.data
+                        message.writeBuffer(&data)
+                        fin = more.fin
+                    }
+                    if !fin, message.readableBytes <= maxMessage { break }  // closed mid-message
                     try await self.receive(message)
                 }
             }
@@ -111,6 +125,8 @@ actor RPCConnection: SubscribingTransport {
             finish(.disconnected(Self.explain(error)))
         }
     }
+
+    static let protocolError = LedgerClientError.malformedFrame("node sent a WebSocket continuation frame out of place")
 
     static func decoderFrameLimit(_ max: Int) -> Int { max >= Int(Int32.max) / 2 ? Int(Int32.max) : max * 2 }
 
@@ -180,12 +196,8 @@ actor RPCConnection: SubscribingTransport {
 
     // MARK: Inbound
 
-    private func receive(_ message: WebSocketMessage) throws {
-        let size: Int
-        switch message {
-        case .text(let t): size = t.utf8.count
-        case .binary(let b): size = b.readableBytes
-        }
+    private func receive(_ message: ByteBuffer) throws {
+        let size = message.readableBytes
         if size > settings.maxFrameSize {
             let error = LedgerClientError.malformedFrame(
                 "node sent a frame of \(size) bytes, larger than the maximum frame size of \(settings.maxFrameSize) bytes; connection dropped")
@@ -193,17 +205,14 @@ actor RPCConnection: SubscribingTransport {
             if closedError == nil { closedError = error }
             throw error
         }
-        if framesWanted > 0, let id = Self.responseID(message), let key = owner[id], let x = exchanges[key], x.wantsFrame {
+        if framesWanted > 0, let id = message.withUnsafeReadableBytes({ GetLogsDecoder.responseID($0) }), let key = owner[id], let x = exchanges[key], x.wantsFrame {
             // An eth_getLogs answer: its bytes go to the caller's decoder as they are.
             complete(key, with: .success(.frame(message)))
             return
         }
         let decoded: RPCInbound.Frame
         do {
-            switch message {
-            case .text(let s): decoded = try RPCInbound.decode(s)
-            case .binary(let b): decoded = try RPCInbound.decode(Array(b.readableBytesView))
-            }
+            decoded = try RPCInbound.decode(Array(message.readableBytesView))
         } catch {
             logger.warning("closing connection", metadata: ["error": "\(error)"])
             if closedError == nil { closedError = error }
@@ -244,14 +253,6 @@ actor RPCConnection: SubscribingTransport {
             sink.yield(Notification(subscription: sub, result: result))
         case .request(_, let method, _):
             logger.debug("ignored request from node", metadata: ["method": "\(method)"])
-        }
-    }
-
-    /// The id of a single response frame, read from its first bytes (nil for anything else).
-    private static func responseID(_ message: WebSocketMessage) -> Int? {
-        switch message {
-        case .text(let s): return s.utf8.withContiguousStorageIfAvailable { GetLogsDecoder.responseID(UnsafeRawBufferPointer($0)) } ?? nil
-        case .binary(let b): return b.withUnsafeReadableBytes { GetLogsDecoder.responseID($0) }
         }
     }
 
@@ -371,20 +372,14 @@ actor RPCConnection: SubscribingTransport {
     /// The raw answer to `eth_getLogs(filter)` (for the benchmark's phase timing and tests).
     func getLogsFrame(_ filter: JSON) async throws -> [UInt8] {
         switch try await exchange([("eth_getLogs", [filter])], batch: false, wantsFrame: true) {
-        case .frame(.text(let s)): return Array(s.utf8)
-        case .frame(.binary(let b)): return Array(b.readableBytesView)
+        case .frame(let b): return Array(b.readableBytesView)
         case .results: throw LedgerClientError.badResponse(method: "eth_getLogs", "answer was not routed as a frame")
         }
     }
 
     @concurrent
-    private nonisolated static func decode(_ message: WebSocketMessage) async -> Result<[GridLog], GetLogsDecoder.Failure> {
-        switch message {
-        case .text(var s):
-            return s.withUTF8 { buf in Result { () throws(GetLogsDecoder.Failure) in try GetLogsDecoder.gridLogs(UnsafeRawBufferPointer(buf)) } }
-        case .binary(let b):
-            return b.withUnsafeReadableBytes { buf in Result { () throws(GetLogsDecoder.Failure) in try GetLogsDecoder.gridLogs(buf) } }
-        }
+    private nonisolated static func decode(_ message: ByteBuffer) async -> Result<[GridLog], GetLogsDecoder.Failure> {
+        message.withUnsafeReadableBytes { buf in Result { () throws(GetLogsDecoder.Failure) in try GetLogsDecoder.gridLogs(buf) } }
     }
 
     /// A JSON-RPC batch; results in call order.

@@ -244,10 +244,10 @@ final class RPCServiceTests: XCTestCase {
         XCTAssertEqual(try f.call("eth_subscribe", ["newHeads"])["error"]?["message"], "notifications not supported")
     }
 
-    func awaitAll(_ s: AsyncStream<String>) throws -> [JSON] {
+    func awaitAll(_ s: AsyncStream<OutgoingMessage>) throws -> [JSON] {
         let box = Locked<[String]>([])
         let done = expectation(description: "drained")
-        Task { for await m in s { box.withLock { $0.append(m) } }; done.fulfill() }
+        Task { for await m in s { box.withLock { $0.append(m.text) } }; done.fulfill() }
         wait(for: [done], timeout: 2)
         return try box.withLock { $0 }.map { try JSON.parse($0) }
     }

@@ -346,6 +346,32 @@ final class LedgerClientTests: LoopbackTestCase {
         await assertExactlyOnce(rec)
     }
 
+    /// A node may split a message into continuation frames: the client assembles it (eth_getLogs
+    /// answers included) and still refuses one whose frames add up to more than the limit.
+    func testFragmentedMessagesAreAssembledAndLimited() async throws {
+        let chain = TestChain()
+        await chain.prebuild((0..<40).map { i in [.init(.meterReading(Self.reading(start: UInt64(i) * 900, wh: 2)))] })
+        let node = try await startNode(chain)
+        await node.setFragmentBytes(97)
+        var c = await config([node])
+        c.maxFrameSize = 64 << 10
+        let rec = startClient(c)
+        await waitSynced(rec, chain)
+        let wh = await rec.importWh
+        XCTAssertEqual(wh, 80)
+        await assertExactlyOnce(rec)
+        let accepted = await node.connectionsAccepted
+        // Over the limit in pieces of 97 bytes: refused as a whole, then a reconnect.
+        await node.setFragmentBytes(4096)
+        await node.setMaxLogRange(nil)
+        await chain.mine((0..<400).map { k in .init(.meterReading(Self.reading(start: 40 * 900 + UInt64(k), wh: 1))) })
+        await eventually("an answer over the limit is refused", timeout: .seconds(10)) {
+            (await rec.lastStatus?.first?.lastError ?? "").contains("larger than the maximum frame size")
+        }
+        let again = await node.connectionsAccepted
+        XCTAssertGreaterThan(again, accepted)
+    }
+
     func testTwoNodesOneDiesNoLoss() async throws {
         let chain = TestChain()
         await chain.prebuild([[.init(.meterReading(Self.reading(start: 0, wh: 500)))]])

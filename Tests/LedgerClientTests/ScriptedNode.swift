@@ -175,6 +175,8 @@ actor ScriptedNode {
     var skipHeads = 0
     /// Answers to hold back (no reply at all) for these methods; "*" for all.
     var silent: Set<String> = []
+    /// Replies are sent as fragmented messages: continuation frames of this many bytes.
+    private(set) var fragmentBytes: Int?
     private(set) var connectionsAccepted = 0
     private(set) var calls: [String: Int] = [:]
     /// Serve headers with a changed field but the original hash (a lying node).
@@ -258,6 +260,7 @@ actor ScriptedNode {
     func setDisabledNamespaces(_ n: Set<String>) { disabledNamespaces = n }
     func setMaxBatch(_ n: Int?) { maxBatch = n }
     func setMaxLogRange(_ n: UInt64?) { maxLogRange = n }
+    func setFragmentBytes(_ n: Int?) { fragmentBytes = n }
     /// Rewrites the text of the next `count` answers to a single `eth_getLogs` call (truncate, reorder…).
     func setGetLogsMangler(count: Int, _ f: @escaping @Sendable (String) -> String) { getLogsMangler = (count, f) }
     private var getLogsMangler: (count: Int, rewrite: @Sendable (String) -> String)?
@@ -321,7 +324,20 @@ actor ScriptedNode {
                 return
             }
         }
-        if let reply, let c = conns[id] { try? await c.outbound.write(.text(reply.serialized())) }
+        if let reply, let c = conns[id] { try? await write(c, reply.serialized()) }
+    }
+
+    /// One reply: a single text frame, or with `fragmentBytes` a message in many frames.
+    private func write(_ c: Conn, _ text: String) async throws {
+        guard let n = fragmentBytes else { return try await c.outbound.write(.text(text)) }
+        let bytes = Array(text.utf8)
+        try await c.outbound.withTextMessageWriter { w in
+            var k = 0
+            while k < bytes.count {
+                try await w(ByteBuffer(bytes: bytes[k..<min(bytes.count, k + n)]))
+                k += n
+            }
+        }
     }
 
     private func answer(_ connID: Int, _ json: JSON) async -> JSON? {
