@@ -279,7 +279,8 @@ final class OperatorPathTmuxTests: XCTestCase {
         finish(demo)
         finished = true
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: raw)))
-        XCTAssertGreaterThan(bytes.count, 10_000, "too little terminal output captured")
+        // Only frames that changed are written: a few kB per view is normal. Less means the capture failed.
+        XCTAssertGreaterThan(bytes.count, 2_000, "too little terminal output captured")
         // The names did reach the screen, as visible placeholders.
         for shown in ["␛", "⍰", "owned", "gnissim", "VERY-LONG-NAME-"] {
             XCTAssertNotNil(Self.find(Array(shown.utf8), in: bytes), "\(shown) never written")
