@@ -5,9 +5,11 @@
 //   ChainCore (pure: hex, JSON, Keccak-256, RLP, ABI, headers)
 //   GridCore  (pure: assets, topology, schema v1 events, interval balances)
 //   LedgerClient (I/O: JSON-RPC over WebSocket to ledger nodes) ──LedgerUpdate──▶
-//   Alerts (detectors, alarm book) ──Snapshot──▶ OperatorTUI (cell buffer → ncursesw)
+//   Alerts (detectors, alarm book), AlarmJournal (SQLite)
+//   ControlRoom (the application core: one input stream → monitor → journal → sink and display)
+//     ──state──▶ OperatorTUI (ScreenData → cell buffer → ncursesw)
 //   GridSimulator (the embedded simulated network, served over real WebSockets)
-//   gridtop (thin executable: argument parsing and wiring)
+//   gridtop (thin executable: argument parsing and wiring of front ends over ControlRoom)
 import PackageDescription
 
 let package = Package(
@@ -66,10 +68,11 @@ let package = Package(
             providers: [.apt(["libncursesw5-dev"])]
         ),
         .target(name: "OperatorTUI", dependencies: ["CNcursesw", "ChainCore", "GridCore", "Alerts"]),
+        .target(name: "ControlRoom", dependencies: ["ChainCore", "GridCore", "LedgerClient", "Alerts", "AlarmJournal"]),
         .executableTarget(
             name: "gridtop",
             dependencies: [
-                "ChainCore", "GridCore", "LedgerClient", "GridSimulator", "Alerts", "AlarmJournal", "OperatorTUI",
+                "ChainCore", "GridCore", "LedgerClient", "GridSimulator", "Alerts", "AlarmJournal", "ControlRoom", "OperatorTUI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -100,6 +103,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "AlertsTests", dependencies: ["Alerts"]),
+        .testTarget(name: "ControlRoomTests", dependencies: ["ControlRoom", "AlarmJournal", "Alerts", "GridCore", "ChainCore"]),
         .testTarget(name: "AlarmJournalTests", dependencies: ["AlarmJournal", "gridtop"]),
         .testTarget(name: "OperatorTUITests", dependencies: ["OperatorTUI"], exclude: ["Golden"]),
         .testTarget(name: "EndToEndTests", dependencies: ["gridtop"]),

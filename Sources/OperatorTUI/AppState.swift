@@ -38,17 +38,6 @@ public enum Key: Hashable, Sendable {
     }
 }
 
-/// An operator action on the alarm system. It leaves the screen as a value;
-/// the integrator applies it to the alarm engine and the journal. The screen
-/// never pretends it happened: the next snapshot shows the new state.
-public enum OperatorCommand: Sendable, Equatable {
-    case acknowledge(alarmID: Int, key: AlarmKey)
-    /// Shelve (ISA-18.2): hidden from the list for `duration`, with a required reason.
-    case shelve(alarmID: Int, key: AlarmKey, duration: ShelveDuration, reason: String)
-    case unshelve(alarmID: Int, key: AlarmKey)
-    case comment(alarmID: Int, key: AlarmKey, text: String)
-}
-
 /// How long a shelve lasts.
 public enum ShelveDuration: Sendable, Equatable {
     /// Timed shelve, seconds from now.
@@ -83,6 +72,14 @@ public enum ShelveDuration: Sendable, Equatable {
         }
         guard num.isEmpty, total > 0, total <= maxSeconds else { return nil }
         return .seconds(total)
+    }
+
+    /// The alarm engine's shelve action: timed from `now` (wall clock), or one-shot.
+    public func action(reason: String, now: Double) -> OperatorAction {
+        switch self {
+        case .seconds(let s): return .shelve(.timed, until: now + Double(s), reason: reason)
+        case .untilCleared: return .shelve(.oneShot, until: nil, reason: reason)
+        }
     }
 
     public var label: String {
@@ -253,8 +250,11 @@ public struct AppState: Sendable, Equatable {
     public var alarmSortReversed = false
     /// Show shelved and inhibited alarms too.
     public var showHidden = false
-    /// Commands for the alarm engine, drained by the app after each action.
-    public var outbox: [OperatorCommand] = []
+    /// Operator actions for the control room, drained by the app after each action.
+    /// The screen never pretends one happened: the next snapshot shows it.
+    public var outbox: [OperatorRequest] = []
+    /// Who is at this console: recorded with every action it sends.
+    public var operatorName = "operator"
     /// Set by `:theme NAME`; the app loads it and clears this.
     public var themeRequest: String?
     /// Theme names for completion (set by the app).
@@ -731,7 +731,7 @@ public enum AppReducer {
             if a.acknowledged {
                 s.message = "already acknowledged: \(label)"
             } else {
-                s.outbox.append(.acknowledge(alarmID: a.id, key: a.key))
+                s.outbox.append(OperatorRequest(alarm: a.id, action: .acknowledge(comment: nil), by: s.operatorName))
                 s.message = "acknowledge sent: \(label)"
             }
         case .beginShelve:
@@ -740,7 +740,7 @@ public enum AppReducer {
             s.prompt = Prompt(kind: .comment, alarmID: a.id, key: a.key, label: label, fields: [""])
         default:
             if s.data?.annotations[a.id]?.isShelved == true || s.showHidden {
-                s.outbox.append(.unshelve(alarmID: a.id, key: a.key))
+                s.outbox.append(OperatorRequest(alarm: a.id, action: .unshelve(reason: nil), by: s.operatorName))
                 s.message = "unshelve sent: \(label)"
             } else {
                 s.message = "not shelved: \(label)"
@@ -766,12 +766,12 @@ public enum AppReducer {
                 s.prompt = p
                 return
             }
-            s.outbox.append(.shelve(alarmID: p.alarmID, key: p.key, duration: dur, reason: reason))
+            s.outbox.append(OperatorRequest(alarm: p.alarmID, action: dur.action(reason: reason, now: s.now), by: s.operatorName))
             s.message = "shelve sent (\(dur.label)): \(p.label)"
         case .comment:
             let text = p.fields[0].trimmingCharacters(in: " ")
             guard !text.isEmpty else { p.error = "empty comment"; s.prompt = p; return }
-            s.outbox.append(.comment(alarmID: p.alarmID, key: p.key, text: text))
+            s.outbox.append(OperatorRequest(alarm: p.alarmID, action: .comment(text), by: s.operatorName))
             s.message = "comment sent: \(p.label)"
         }
         s.prompt = nil

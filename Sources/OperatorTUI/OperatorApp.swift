@@ -74,7 +74,7 @@ public final class OperatorApp {
     private let options: OperatorOptions
     private let terminal: TerminalDevice
     private let clock: AppClock
-    private let onCommand: @Sendable (OperatorCommand) -> Void
+    private let onRequest: @Sendable (OperatorRequest) -> Void
     let keymap: Keymap
     /// Frames drawn so far (for tests and the idle-CPU budget).
     private(set) var framesDrawn = 0
@@ -85,22 +85,23 @@ public final class OperatorApp {
     /// - Parameters:
     ///   - source: where the pipeline publishes `MonitorSnapshot`s or `ScreenData`.
     ///   - options: read-only, colour, glyphs, theme.
-    ///   - onCommand: called on the screen's thread for every operator action
-    ///     (acknowledge, shelve, unshelve, comment). Never called in read-only mode.
-    ///     It must not block: hand the command to the alarm engine and return.
+    ///   - onRequest: called on the screen's thread for every operator action
+    ///     (acknowledge, shelve, unshelve, comment), in the order the operator gave them.
+    ///     Never called in read-only mode. It must not block: hand the request to the
+    ///     control room (`ControlRoom.send`) and return.
     public convenience init(source: SnapshotBox, options: OperatorOptions,
-                            onCommand: @escaping @Sendable (OperatorCommand) -> Void = { _ in }) {
+                            onRequest: @escaping @Sendable (OperatorRequest) -> Void = { _ in }) {
         let (theme, error) = ThemeLoader.loadOrDefault(name: options.themeName, searchPath: options.themeSearchPath)
         self.init(source: source, options: options,
                   terminal: CursesTerminal(noColor: options.noColor, asciiGlyphs: options.asciiGlyphs, theme: theme),
-                  clock: .system, onCommand: onCommand, theme: theme, themeError: error)
+                  clock: .system, onRequest: onRequest, theme: theme, themeError: error)
     }
 
     init(source: SnapshotBox, options: OperatorOptions, terminal: TerminalDevice, clock: AppClock,
-         keymap: Keymap = .standard, onCommand: @escaping @Sendable (OperatorCommand) -> Void = { _ in },
+         keymap: Keymap = .standard, onRequest: @escaping @Sendable (OperatorRequest) -> Void = { _ in },
          theme: Theme = .builtin, themeError: String? = nil) {
         self.source = source; self.options = options; self.terminal = terminal; self.clock = clock
-        self.keymap = keymap; self.onCommand = onCommand; self.theme = theme; self.themeError = themeError
+        self.keymap = keymap; self.onRequest = onRequest; self.theme = theme; self.themeError = themeError
     }
 
     public func run() throws {
@@ -118,6 +119,7 @@ public final class OperatorApp {
         var (w, h) = terminal.size
         var state = AppState(width: w, height: h, now: clock.wall(), readOnly: options.readOnly)
         state.themeName = theme.name
+        state.operatorName = options.operatorName
         state.themeNames = ThemeLoader.available(in: options.themeSearchPath)
         state.message = themeError
         let renderOptions = RenderOptions(glyphs: terminal.glyphs, readOnly: options.readOnly)
@@ -148,9 +150,9 @@ public final class OperatorApp {
             source.drainWake()
             if state.shouldQuit { return }
             if !state.outbox.isEmpty {
-                let commands = state.outbox
+                let requests = state.outbox
                 state.outbox = []
-                if !options.readOnly { for c in commands { onCommand(c) } }
+                if !options.readOnly { for r in requests { onRequest(r) } }
             }
             if let name = state.themeRequest {
                 state.themeRequest = nil

@@ -88,6 +88,8 @@ public struct OperatorOptions: Sendable {
     public var themeName: String? = nil
     /// Folders searched for `NAME.theme`, first hit wins (see `ThemeLoader.defaultSearchPath`).
     public var themeSearchPath: [String] = OperatorOptions.defaultThemeSearchPath()
+    /// Who is at this console: recorded with every action it sends.
+    public var operatorName = "operator"
     /// Seconds between full repaints that recover from stray output (`wall`); 0 = never.
     public var fullRepaintInterval: Double = 60
 

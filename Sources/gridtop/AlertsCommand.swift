@@ -1,5 +1,6 @@
 import Alerts
 import ArgumentParser
+import ControlRoom
 import Foundation
 import LedgerClient
 import ChainCore
@@ -54,15 +55,15 @@ struct AlertsCommand: AsyncParsableCommand {
         let client = LedgerClient(configuration: clientConfig, logger: Logger(label: "gridtop.ledger"))
         let out = LineWriter()
         let asJSON = json
-        let service = MonitorService(configuration: MonitorConfiguration(), box: nil) { t in
+        let core = ControlRoom(configuration: MonitorConfiguration(), sink: { t in
             out.write(asJSON ? AlarmJSON.line(t) : AlertsCommand.text(t))
-        }
+        })
         let limit = duration?.duration
         var until: UInt64?
         if let t = toBlock { until = try t == "head" ? await client.currentHead() : UInt64(t)! }
         let stop = until
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await service.run(client: client, until: stop) }
+            group.addTask { try await core.run(client: client, until: stop) }
             group.addTask { _ = await Signals.wait() }
             if let limit { group.addTask { try await Task.sleep(for: limit) } }
             _ = try await group.next()

@@ -1,6 +1,8 @@
 import Alerts
 import ArgumentParser
+import ControlRoom
 import Foundation
+import GridCore
 import GridSimulator
 import LedgerClient
 import Logging
@@ -63,7 +65,7 @@ struct WatchCommand: AsyncParsableCommand {
     }
 }
 
-/// The interactive dashboard: ledger client → monitor → screen.
+/// The interactive dashboard: a front end over the control room (ledger client → core → screen).
 enum Dashboard {
     static func run(nodes: [NodeEndpoint], monitor: MonitorConfiguration, screen: ScreenOptions,
                     expectedChainId: UInt64? = nil, journal: (dbPath: String?, chainId: UInt64?)? = nil) async throws {
@@ -71,24 +73,33 @@ enum Dashboard {
         clientConfig.expectedChainId = expectedChainId
         let client = LedgerClient(configuration: clientConfig, logger: Logger(label: "gridtop.ledger"))
         let box = SnapshotBox()
-        let service = MonitorService(configuration: monitor, box: box, sink: { _ in })
-        if let journal { try await service.enableJournal(dbPath: journal.dbPath, chainId: journal.chainId) }
-        let pipeline = Task { try await service.run(client: client) }
+        let core = ControlRoom(configuration: monitor, display: ScreenFeed(box: box))
+        if let journal { try await core.enableJournal(dbPath: journal.dbPath, chainId: journal.chainId) }
+        let pipeline = Task { try await core.run(client: client) }
         var operatorOptions = OperatorOptions()
         operatorOptions.readOnly = screen.readOnly
+        operatorOptions.operatorName = Operator.name
         if let theme = screen.theme { operatorOptions.themeName = theme }
         let options = operatorOptions
         defer { pipeline.cancel() }
         do {
-            let who = Operator.name
             try await runOnThread {
-                try OperatorApp(source: box, options: options, onCommand: { command in
-                    Task { await service.perform(command, by: who) }
-                }).run()
+                // Keypresses go into the core's one input stream, in the order typed.
+                try OperatorApp(source: box, options: options, onRequest: { core.send(.action($0)) }).run()
             }
         } catch OperatorAppError.interrupted(let signal) {
             // The terminal is already restored; end like a shell expects (128 + signal).
             throw ExitCode(128 + signal)
+        }
+    }
+
+    /// The screen's side of the core: each state it shows becomes `ScreenData` in the box the TUI reads.
+    struct ScreenFeed: ControlRoomDisplay {
+        let box: SnapshotBox
+        var builder = ScreenDataBuilder()
+        mutating func record(_ update: LedgerUpdate) { builder.record(update) }
+        mutating func show(_ state: ControlRoomState) {
+            box.publish(builder.build(state.monitor, consensus: state.consensus, now: state.now))
         }
     }
 

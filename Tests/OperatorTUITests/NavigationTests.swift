@@ -107,8 +107,7 @@ final class NavigationTests: XCTestCase {
     func testAcknowledgeShelveCommentUnshelveLeaveAsCommands() {
         var s = ScreenFixtures.state([.alarms], width: 80, height: 24)
         keys(&s, [.down, .char("a")])
-        let theft = ScreenFixtures.alarms().first { $0.id == 1 }!
-        XCTAssertEqual(s.outbox, [.acknowledge(alarmID: 1, key: theft.key)])
+        XCTAssertEqual(s.outbox, [OperatorRequest(alarm: 1, action: .acknowledge(comment: nil), by: "operator")])
         XCTAssertTrue(s.message!.hasPrefix("acknowledge sent"))
         s.outbox = []
         // Shelve: duration then a required reason.
@@ -124,18 +123,17 @@ final class NavigationTests: XCTestCase {
         for _ in 0..<7 { keys(&s, [.backspace]) }
         type(&s, "2h"); keys(&s, [.tab]); type(&s, "crew on site, known"); keys(&s, [.enter])
         XCTAssertNil(s.prompt)
-        XCTAssertEqual(s.outbox, [.shelve(alarmID: 1, key: theft.key, duration: .seconds(7200), reason: "crew on site, known")])
+        XCTAssertEqual(s.outbox, [OperatorRequest(alarm: 1, action: .shelve(.timed, until: s.now + 7200, reason: "crew on site, known"), by: "operator")])
         s.outbox = []
         keys(&s, [.char("c")]); type(&s, "called the field crew"); keys(&s, [.enter])
-        XCTAssertEqual(s.outbox, [.comment(alarmID: 1, key: theft.key, text: "called the field crew")])
+        XCTAssertEqual(s.outbox, [OperatorRequest(alarm: 1, action: .comment("called the field crew"), by: "operator")])
         s.outbox = []
         // Typing in a prompt never triggers key bindings.
         keys(&s, [.char("s")]); type(&s, "q4a"); keys(&s, [.escape])
         XCTAssertFalse(s.shouldQuit); XCTAssertEqual(s.location, .alarms); XCTAssertTrue(s.outbox.isEmpty)
         // Unshelve the shelved one.
         keys(&s, [.char("h"), .end, .char("u")])
-        XCTAssertEqual(s.outbox.count, 1)
-        if case .unshelve(let id, _) = s.outbox[0] { XCTAssertEqual(id, 3) } else { XCTFail() }
+        XCTAssertEqual(s.outbox, [OperatorRequest(alarm: 3, action: .unshelve(reason: nil), by: "operator")])
     }
 
     func testShelveDurationParsing() {
@@ -221,10 +219,13 @@ final class NavigationTests: XCTestCase {
         let term = FakeTerminal(script: [nil, .char("4"), .down, .char("a"), .char(":")] + "theme nosuch".map { .char($0) } + [.enter, nil, .char("q")])
         term.onPoll = { _ in clock.t += 0.05 }
         let got = LockedList()
-        let app = OperatorApp(source: box, options: OperatorOptions(noColor: true, themeSearchPath: []), terminal: term,
-                              clock: clock.appClock, onCommand: { got.append($0) })
+        var options = OperatorOptions(noColor: true, themeSearchPath: [])
+        options.operatorName = "alice"
+        let app = OperatorApp(source: box, options: options, terminal: term,
+                              clock: clock.appClock, onRequest: { got.append($0) })
         try app.run()
-        XCTAssertEqual(got.items.count, 1)
+        XCTAssertEqual(got.items.map(\.by), ["alice"], "the console's operator rides with the action")
+        XCTAssertEqual(got.items.map(\.action), [.acknowledge(comment: nil)])
         XCTAssertTrue(term.frames.last!.dump().contains("theme nosuch: nosuch.theme: not found"))
         XCTAssertTrue(term.themes.isEmpty)
     }
@@ -243,8 +244,8 @@ final class NavigationTests: XCTestCase {
 }
 
 final class LockedList: @unchecked Sendable {
-    private var list: [OperatorCommand] = []
+    private var list: [OperatorRequest] = []
     private let lock = NSLock()
-    func append(_ c: OperatorCommand) { lock.lock(); list.append(c); lock.unlock() }
-    var items: [OperatorCommand] { lock.lock(); defer { lock.unlock() }; return list }
+    func append(_ c: OperatorRequest) { lock.lock(); list.append(c); lock.unlock() }
+    var items: [OperatorRequest] { lock.lock(); defer { lock.unlock() }; return list }
 }

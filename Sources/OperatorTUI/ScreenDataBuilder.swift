@@ -1,12 +1,11 @@
 import Alerts
 import ChainCore
 import GridCore
-import OperatorTUI
 
 /// Builds the screen's extras (grid tree with balance bands, asset histories,
 /// block details) from the monitor's state. Heavy parts are rebuilt only when
 /// what they show changes: a newly settled interval or a new registration.
-struct ScreenDataBuilder {
+public struct ScreenDataBuilder: Sendable {
     /// Recent canonical blocks with their events, newest last.
     private var blocks: [ChainBlock] = []
     private var cachedGrid: GridTree?
@@ -14,11 +13,14 @@ struct ScreenDataBuilder {
     /// Block details are immutable once built (a reorg removes the block instead).
     private var cachedBlocks: [UInt64: BlockDetail] = [:]
     private var cacheKey: (settled: UInt64?, assets: Int) = (nil, -1)
-    let keepBlocks = 64
+    public let keepBlocks = 64
     /// Intervals of reading history per asset on the Asset view.
-    let historyIntervals = 96
+    public let historyIntervals = 96
 
-    mutating func record(_ update: LedgerUpdate) {
+    public init() {}
+
+    /// Keeps the recent canonical blocks (and drops orphaned ones) for the Block view.
+    public mutating func record(_ update: LedgerUpdate) {
         switch update {
         case .block(let b):
             blocks.append(b)
@@ -31,7 +33,8 @@ struct ScreenDataBuilder {
         }
     }
 
-    mutating func build(_ monitor: Monitor, consensus: ConsensusHealth?, now: Double) -> ScreenData {
+    /// The screen's data for the monitor's state now.
+    public mutating func build(_ monitor: Monitor, consensus: ConsensusHealth?, now: Double) -> ScreenData {
         let snapshot = monitor.snapshot(now: now)
         let key = (monitor.settledInterval, monitor.topology.count)
         if key.0 != cacheKey.settled || key.1 != cacheKey.assets {
