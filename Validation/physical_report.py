@@ -44,8 +44,11 @@ def audit(binary: str, run, keep: str | None) -> list[dict]:
                 env[k] = os.path.join(home, k.lower())
                 os.makedirs(env[k], exist_ok=True)
             env["HOME"] = home
+            nice = os.environ.get("GRIDTOP_NICE")  # the audited binary may run at another priority than this driver
+            pre = (lambda: os.setpriority(os.PRIO_PROCESS, 0, int(nice))) if nice else None
             p = subprocess.run([binary, "alerts", "--node", f"http://127.0.0.1:{port}", "--from-block", "0",
-                                "--to-block", "head", "--json"], env=env, capture_output=True, text=True, timeout=3600)
+                                "--to-block", "head", "--json"], env=env, capture_output=True, text=True, timeout=3600,
+                               preexec_fn=pre)
     finally:
         srv.shutdown()
         srv.server_close()
