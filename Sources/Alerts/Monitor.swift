@@ -472,7 +472,7 @@ public struct Monitor: Sendable {
         // Generation and storage are producers: named only when their own readings contradict the balance.
         let producers = Set(kids.indices.filter { i in
             let st = topology[kids[i]]?.stage
-            return st == .generation || st == .storage
+            return st == Stage.generation || st == Stage.storage
         })
         let since = cp < ivs.count ? Self.wallTime(ivs[cp]) : nil
         let ranked = SuspectRanking.rank(consumers: kids, readings: readings, hourOfDay: hours, changePoint: cp,
@@ -497,7 +497,7 @@ public struct Monitor: Sendable {
         let d = doy - (153 * mp + 2) / 5 + 1
         let m = mp < 10 ? mp + 3 : mp - 9
         let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
-        return String(format: "%04lld-%02lld-%02lld %02d:%02d UTC", y, m, d, secs / 3600, (secs % 3600) / 60)
+        return String(format: "%04lld-%02lld-%02lld %02lld:%02lld UTC", y, m, d, Int64(secs / 3600), Int64((secs % 3600) / 60))
     }
 
     /// Re-checks one party's trades in one settled interval; the alarm stays while any interval fails.
