@@ -26,9 +26,18 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from gridphys.attacks import ATTACKS, PER_DAY  # noqa: E402
 from gridphys.grids import GRIDS  # noqa: E402
-from gridphys.powerflow import Grid, year_cache  # noqa: E402
+from gridphys.powerflow import load_grid, year_cache  # noqa: E402
 from gridphys.rpcserver import serve  # noqa: E402
 from gridphys.scenario import SECONDS, build  # noqa: E402
+
+
+def attack_days(attack) -> int:
+    """Days observed after the theft starts: 7 for the energy-neutral attacks (their target is
+    recall within 7 days), DAYS (default 2) for the others (targets within 24 h): the audit's
+    cost grows with the time an alarm is up (the ranking is refreshed every hour)."""
+    if attack is not None and attack.code in ("h5", "h6"):
+        return 7
+    return int(os.environ.get("DAYS", "2"))
 
 
 def log(*a):
@@ -44,8 +53,11 @@ def audit(binary: str, run, keep: str | None) -> list[dict]:
                 env[k] = os.path.join(home, k.lower())
                 os.makedirs(env[k], exist_ok=True)
             env["HOME"] = home
+            nice = os.environ.get("GRIDTOP_NICE")  # the audited binary may run at another priority than this driver
+            pre = (lambda: os.setpriority(os.PRIO_PROCESS, 0, int(nice))) if nice else None
             p = subprocess.run([binary, "alerts", "--node", f"http://127.0.0.1:{port}", "--from-block", "0",
-                                "--to-block", "head", "--json"], env=env, capture_output=True, text=True, timeout=3600)
+                                "--to-block", "head", "--json"], env=env, capture_output=True, text=True, timeout=3600,
+                               preexec_fn=pre)
     finally:
         srv.shutdown()
         srv.server_close()
@@ -113,8 +125,8 @@ def main():
     t0 = time.time()
     grids = []
     for code, kind in GRIDS:
-        g = Grid(code)
-        worst = g.validate([0, 8_000, 17_000, 26_000, 34_000])
+        g = load_grid(code, cache)
+        worst = g.validation_mw
         if worst > 1e-6:
             raise SystemExit(f"error: {code}: the Newton-Raphson loop differs from pandapower.runpp by {worst:.3g} MW")
         log(f"{code}: {len(g.net.load)} loads, {len(g.net.sgen)} PV, {g.storage_p.shape[1]} batteries; "
@@ -129,7 +141,7 @@ def main():
     for attack, index in plan:
         results = []
         for s in range(seeds):
-            run = build(grids, attack, s, index)
+            run = build(grids, attack, s, index, attack_days=attack_days(attack))
             lines = audit(binary, run, keep)
             sc = score(run, lines)
             clean["gsp_false"] += sc["gsp_false"]
@@ -149,7 +161,7 @@ def main():
         if attack is not None:
             rows.append((attack, [r for r, _ in results]))
     print(f"Physical validation: SimBench {', '.join(f'{c} ({k})' for c, k in GRIDS)}; {seeds} seeds per row "
-          f"(one 10-day window per season, cycling), one thief per grid per run; audited through "
+          f"(one window per season, cycling: 3 theft-free days, then {attack_days(None)} days of theft, 7 for h5/h6), one thief per grid per run; audited through "
           f"`gridtop alerts --from-block 0 --to-block head --json` over JSON-RPC.\n")
     print("| attack | runs | stolen share of feeder energy | recall ≤ 24 h | recall ≤ 7 d | median delay | p90 delay | "
           "kWh stolen before alarm (median) | thief in top 3 | producer named in top 3 |")
@@ -167,12 +179,12 @@ def main():
         delays = [r["delay"] for r in rs]
         det = [r for r in rs if r["delay"] is not None]
         r24 = sum(1 for d in delays if d is not None and d <= PER_DAY) / n
-        r7 = sum(1 for d in delays if d is not None and d <= 7 * PER_DAY) / n
+        r7 = sum(1 for d in delays if d is not None and d <= 7 * PER_DAY) / n if attack_days(attack) >= 7 else None
         before = sorted(r["before"] / 1000 for r in rs)
         ranked = [r for r in det if r["rank"] is not None]
         top3 = "—" if attack.code == "unmetered" or not ranked else pct(sum(1 for r in ranked if r["rank"] <= 3) / len(ranked))
         prod = "—" if not det else pct(sum(1 for r in det if r["producer_named"]) / len(det))
-        print(f"| {attack.label} | {n} | {100 * share:.2f} % | {pct(r24)} | {pct(r7)} | {hours(quantile(delays, 0.5))} | "
+        print(f"| {attack.label} | {n} | {100 * share:.2f} % | {pct(r24)} | {'—' if r7 is None else pct(r7)} | {hours(quantile(delays, 0.5))} | "
               f"{hours(quantile(delays, 0.9))} | {before[len(before) // 2]:.1f} | {top3} | {prod} |")
     print()
     tot_f, tot_d = clean["false"] + pre["false"], clean["days"] + pre["days"]

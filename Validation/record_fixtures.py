@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from gridphys.attacks import Attack  # noqa: E402
 from gridphys.grids import GRIDS  # noqa: E402
-from gridphys.powerflow import Grid, year_cache  # noqa: E402
+from gridphys.powerflow import load_grid, year_cache  # noqa: E402
 from gridphys.scenario import SECONDS, build  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -65,7 +65,7 @@ def write_balance(name: str, header: str, rows, start_note: str = ""):
 def main():
     os.makedirs(OUT, exist_ok=True)
     cache = os.path.join(ROOT, ".build/validation/cache")
-    grids = {code: (Grid(code), kind) for code, kind in GRIDS}
+    grids = {code: (load_grid(code, cache), kind) for code, kind in GRIDS}
     years = {code: year_cache(g, cache) for code, (g, _) in grids.items()}
 
     def one(code):

@@ -148,6 +148,26 @@ class Grid:
         return worst
 
 
+VALIDATION_STEPS = [0, 8_000, 17_000, 26_000, 34_000]
+
+
+def load_grid(code: str, cache_dir: str) -> Grid:
+    """The grid, built from SimBench and checked against pandapower.runpp once, then kept
+    (pickled) under .build/: SimBench's CSV parsing costs ~12 s a grid."""
+    import pickle
+
+    os.makedirs(cache_dir, exist_ok=True)
+    path = os.path.join(cache_dir, f"grid-{code}.pickle")
+    if os.path.exists(path):
+        with open(path, "rb") as f:
+            return pickle.load(f)
+    g = Grid(code)
+    g.validation_mw = g.validate(VALIDATION_STEPS)
+    with open(path, "wb") as f:
+        pickle.dump(g, f)
+    return g
+
+
 def year_cache(grid: Grid, cache_dir: str) -> np.ndarray:
     """The whole year's slack power (MVA per quarter-hour), computed once and kept under .build/."""
     os.makedirs(cache_dir, exist_ok=True)
