@@ -303,23 +303,37 @@ extension JSON {
         }
     }
 
+    /// A JSON string. Besides what JSON requires, every scalar `SafeText` calls dangerous
+    /// (DEL, C1 controls, bidi controls, line separators) is written as a `\uXXXX` escape, so a
+    /// JSON line with chain text in it is safe to print on a terminal and still decodes to the
+    /// same text.
     public static func writeString(_ s: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        for b in s.utf8 {
-            switch b {
+        writeStringBody(s, to: &out)
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// `writeString` without the quotes.
+    public static func writeStringBody(_ s: String, to out: inout [UInt8]) {
+        for u in s.unicodeScalars {
+            let v = u.value
+            switch v {
             case 0x22: out.append(contentsOf: [0x5c, 0x22])
             case 0x5c: out.append(contentsOf: [0x5c, 0x5c])
             case 0x0a: out.append(contentsOf: [0x5c, UInt8(ascii: "n")])
             case 0x0d: out.append(contentsOf: [0x5c, UInt8(ascii: "r")])
             case 0x09: out.append(contentsOf: [0x5c, UInt8(ascii: "t")])
-            case 0..<0x20, 0x7f:
-                out.append(contentsOf: "\\u00".utf8)
-                out.append(Hex.digits[Int(b >> 4)])
-                out.append(Hex.digits[Int(b & 0x0f)])
-            default: out.append(b)
+            case 0x20..<0x7f: out.append(UInt8(v))
+            default:
+                if SafeText.isDangerous(u) { writeEscape(u, to: &out) } else { out.append(contentsOf: String(u).utf8) }
             }
         }
-        out.append(UInt8(ascii: "\""))
+    }
+
+    /// `\uXXXX` for a scalar of the Basic Multilingual Plane (every one `SafeText` calls dangerous is).
+    public static func writeEscape(_ u: Unicode.Scalar, to out: inout [UInt8]) {
+        out.append(contentsOf: "\\u".utf8)
+        for shift in stride(from: 12, through: 0, by: -4) { out.append(Hex.digits[Int((u.value >> UInt32(shift)) & 0xf)]) }
     }
 }
 

@@ -178,6 +178,19 @@ public struct Prompt: Sendable, Equatable {
     public var fieldNames: [String] { kind == .shelve ? ["duration", "reason"] : ["comment"] }
 }
 
+/// What the reducer asks the app loop to do (bubbletea's commands): returned by
+/// `AppReducer.update`, performed by the loop in order, never left in the state.
+public enum Effect: Sendable, Equatable {
+    /// Hand an operator's action to the control room (never in read-only mode).
+    case send(OperatorRequest)
+    /// Load the theme of that name (`:theme NAME`); the loop answers with `.themeLoaded`.
+    case loadTheme(String)
+    /// Repaint the whole screen (Ctrl-L), e.g. after a `wall` message.
+    case repaint
+    /// Leave the app.
+    case quit
+}
+
 /// Everything the operator (or the terminal) can ask the app to do.
 public enum Action: Equatable, Sendable {
     case quit
@@ -188,6 +201,8 @@ public enum Action: Equatable, Sendable {
     case data(ScreenData)
     /// Wall clock advanced (ages tick).
     case tick(now: Double)
+    /// The loop's answer to `Effect.loadTheme`: the theme now in use and what to tell the operator.
+    case themeLoaded(name: String, message: String)
     // Command line.
     case beginCommand
     case commandInput(Character)
@@ -242,21 +257,13 @@ public struct AppState: Sendable, Equatable {
     /// A one-line message for the operator; stays until the next command.
     public var message: String?
     public var readOnly: Bool
-    public var shouldQuit = false
-    /// Set by `.repaint`; the app clears it after a full repaint.
-    public var needsFullRepaint = false
     public var lists: [String: ListState] = [:]
     public var alarmSort: AlarmSort = .priority
     public var alarmSortReversed = false
     /// Show shelved and inhibited alarms too.
     public var showHidden = false
-    /// Operator actions for the control room, drained by the app after each action.
-    /// The screen never pretends one happened: the next snapshot shows it.
-    public var outbox: [OperatorRequest] = []
     /// Who is at this console: recorded with every action it sends.
     public var operatorName = "operator"
-    /// Set by `:theme NAME`; the app loads it and clears this.
-    public var themeRequest: String?
     /// Theme names for completion (set by the app).
     public var themeNames: [String] = []
     public var themeName = Theme.defaultName
@@ -265,7 +272,7 @@ public struct AppState: Sendable, Equatable {
     public var stageTrend: [Stage: [Int64]] = [:]
     var lastTrendInterval: UInt64?
     /// Counts of the snapshot's alarms, made once per data update (not per frame).
-    var alarmCounts = AlarmsView.Counts()
+    var alarmCounts = Vocabulary.Counts()
     /// The rows of the current list, recomputed when data, place, filter or sort change.
     public internal(set) var rows = Rows()
     var rowsKey: RowsKey?
@@ -316,20 +323,32 @@ struct RowsKey: Equatable, Sendable {
     var dataVersion: Int
 }
 
-/// The reducer: the only place state changes.
+/// The reducer: the only place state changes. Pure: it returns what the loop should do
+/// (`Effect`s) and never draws, loads or sends anything itself.
 public enum AppReducer {
-    public static func reduce(_ s: inout AppState, _ action: Action) {
-        apply(&s, action)
-        refreshRows(&s)
-        clampSelection(&s)
+    /// `update(state, message) -> (state, effects)`.
+    public static func update(_ state: AppState, _ action: Action) -> (AppState, [Effect]) {
+        var s = state
+        let effects = reduce(&s, action)
+        return (s, effects)
     }
 
-    static func apply(_ s: inout AppState, _ action: Action) {
+    /// `update` in place: changes `s`, returns the effects for the loop.
+    @discardableResult
+    public static func reduce(_ s: inout AppState, _ action: Action) -> [Effect] {
+        var effects: [Effect] = []
+        apply(&s, action, &effects)
+        refreshRows(&s)
+        clampSelection(&s)
+        return effects
+    }
+
+    static func apply(_ s: inout AppState, _ action: Action, _ fx: inout [Effect]) {
         switch action {
         case .quit:
-            s.shouldQuit = true
+            fx.append(.quit)
         case .repaint:
-            s.needsFullRepaint = true
+            fx.append(.repaint)
         case .resize(let w, let h):
             s.width = max(0, w); s.height = max(0, h)
         case .snapshot(let snap):
@@ -338,6 +357,9 @@ public enum AppReducer {
             receive(&s, d)
         case .tick(let now):
             s.now = now
+        case .themeLoaded(let name, let message):
+            s.themeName = name
+            s.message = message
         case .beginCommand:
             s.commandLine = ""
             s.message = nil
@@ -353,7 +375,7 @@ public enum AppReducer {
         case .commandSubmit:
             guard let line = s.commandLine else { return }
             s.commandLine = nil
-            run(command: line, &s)
+            run(command: line, &s, &fx)
         case .commandComplete:
             complete(&s)
         case .showView(let v):
@@ -427,7 +449,7 @@ public enum AppReducer {
             s.showHidden.toggle()
             s.message = s.showHidden ? "showing shelved and inhibited alarms" : "hiding shelved and inhibited alarms"
         case .acknowledge, .beginShelve, .beginComment, .unshelve:
-            alarmAction(&s, action)
+            alarmAction(&s, action, &fx)
         case .promptInput(let c):
             guard var p = s.prompt else { return }
             if p.fields[p.field].count < 200 { p.fields[p.field].append(c) }
@@ -445,7 +467,7 @@ public enum AppReducer {
             s.prompt = nil
             s.message = "cancelled"
         case .promptSubmit:
-            submitPrompt(&s)
+            submitPrompt(&s, &fx)
         }
     }
 
@@ -479,7 +501,7 @@ public enum AppReducer {
         }
         s.data = d
         s.dataVersion &+= 1
-        s.alarmCounts = AlarmsView.counts(d.snapshot.alarms, now: s.now)
+        s.alarmCounts = Vocabulary.counts(d.snapshot.alarms, now: s.now)
         if !d.stageTrend.isEmpty {
             s.stageTrend = d.stageTrend
         } else if let iv = d.snapshot.settledInterval, iv != s.lastTrendInterval, !d.snapshot.stages.isEmpty {
@@ -529,7 +551,7 @@ public enum AppReducer {
             let list = filter.isEmpty ? all : all.filter { matches(filter, alarmFields($0)) }
             r.alarms = sortAlarms(list, by: s.alarmSort, reversed: s.alarmSortReversed, now: s.now)
         case .asset(let id):
-            let all = DashboardView.ordered(d.allAlarms.filter { $0.asset == id })
+            let all = Vocabulary.ordered(d.allAlarms.filter { $0.asset == id })
             r.unfiltered = all.count
             r.alarms = all.filter { matches(filter, alarmFields($0)) }
         case .grid(let focus):
@@ -570,13 +592,13 @@ public enum AppReducer {
     }
 
     static func alarmFields(_ a: Alarm) -> [String] {
-        [SafeText.sanitize(a.assetName), DashboardView.kindLabel(a.kind), a.kind.rawValue, a.priority.name,
+        [SafeText.sanitize(a.assetName), Vocabulary.kindLabel(a.kind), a.kind.rawValue, a.priority.name,
          String(a.priority.letter), a.stageName, SafeText.sanitize(a.message),
          a.active ? "active" : "clear", a.acknowledged ? "ack" : "unack"]
     }
 
     static func eventFields(_ e: BlockEvent, tx: BlockTransaction) -> [String] {
-        [BlocksView.eventKind(e.event), SafeText.sanitize(e.assetName ?? ""), SafeText.sanitize(e.counterpartName ?? ""),
+        [Vocabulary.eventKind(e.event), SafeText.sanitize(e.assetName ?? ""), SafeText.sanitize(e.counterpartName ?? ""),
          tx.hash.hex, e.asset.hex, e.rejected == nil ? "" : "rejected"]
     }
 
@@ -584,7 +606,7 @@ public enum AppReducer {
         var out: [Alarm]
         switch sort {
         case .priority:
-            out = DashboardView.ordered(list)
+            out = Vocabulary.ordered(list)
         case .age:
             out = list.sorted { ($0.raisedAt, $0.id) > ($1.raisedAt, $1.id) }
         case .asset:
@@ -708,7 +730,7 @@ public enum AppReducer {
 
     // MARK: alarm actions
 
-    static func alarmAction(_ s: inout AppState, _ action: Action) {
+    static func alarmAction(_ s: inout AppState, _ action: Action, _ fx: inout [Effect]) {
         let verb: String
         switch action {
         case .acknowledge: verb = "acknowledge"
@@ -724,14 +746,14 @@ public enum AppReducer {
             s.message = "select an alarm first (4 or :alarms)"
             return
         }
-        let label = RenderOptions().priorityMark(a.priority) + " " + DashboardView.kindLabel(a.kind) + " "
+        let label = Vocabulary.priorityMark(a.priority) + " " + Vocabulary.kindLabel(a.kind) + " "
             + SafeText.sanitize(a.assetName, limit: 40)
         switch action {
         case .acknowledge:
             if a.acknowledged {
                 s.message = "already acknowledged: \(label)"
             } else {
-                s.outbox.append(OperatorRequest(alarm: a.id, action: .acknowledge(comment: nil), by: s.operatorName))
+                fx.append(.send(OperatorRequest(alarm: a.id, action: .acknowledge(comment: nil), by: s.operatorName)))
                 s.message = "acknowledge sent: \(label)"
             }
         case .beginShelve:
@@ -740,7 +762,7 @@ public enum AppReducer {
             s.prompt = Prompt(kind: .comment, alarmID: a.id, key: a.key, label: label, fields: [""])
         default:
             if s.data?.annotations[a.id]?.isShelved == true || s.showHidden {
-                s.outbox.append(OperatorRequest(alarm: a.id, action: .unshelve(reason: nil), by: s.operatorName))
+                fx.append(.send(OperatorRequest(alarm: a.id, action: .unshelve(reason: nil), by: s.operatorName)))
                 s.message = "unshelve sent: \(label)"
             } else {
                 s.message = "not shelved: \(label)"
@@ -748,7 +770,7 @@ public enum AppReducer {
         }
     }
 
-    static func submitPrompt(_ s: inout AppState) {
+    static func submitPrompt(_ s: inout AppState, _ fx: inout [Effect]) {
         guard var p = s.prompt else { return }
         if s.readOnly { s.prompt = nil; s.message = "read-only: refused"; return }
         switch p.kind {
@@ -766,12 +788,12 @@ public enum AppReducer {
                 s.prompt = p
                 return
             }
-            s.outbox.append(OperatorRequest(alarm: p.alarmID, action: dur.action(reason: reason, now: s.now), by: s.operatorName))
+            fx.append(.send(OperatorRequest(alarm: p.alarmID, action: dur.action(reason: reason, now: s.now), by: s.operatorName)))
             s.message = "shelve sent (\(dur.label)): \(p.label)"
         case .comment:
             let text = p.fields[0].trimmingCharacters(in: " ")
             guard !text.isEmpty else { p.error = "empty comment"; s.prompt = p; return }
-            s.outbox.append(OperatorRequest(alarm: p.alarmID, action: .comment(text), by: s.operatorName))
+            fx.append(.send(OperatorRequest(alarm: p.alarmID, action: .comment(text), by: s.operatorName)))
             s.message = "comment sent: \(p.label)"
         }
         s.prompt = nil
@@ -783,12 +805,12 @@ public enum AppReducer {
     public static let commandWords = ["alarms", "asset", "block", "blocks", "consensus", "grid", "help", "overview", "q", "quit", "theme"]
 
     /// Commands typed after `:`.
-    static func run(command: String, _ s: inout AppState) {
+    static func run(command: String, _ s: inout AppState, _ fx: inout [Effect]) {
         let cmd = command.trimmingCharacters(in: " ")
         let (word, arg) = splitCommand(cmd)
         switch word {
         case "": break
-        case "q", "q!", "quit", "qa", "qa!": s.shouldQuit = true
+        case "q", "q!", "quit", "qa", "qa!": fx.append(.quit)
         case "overview", "o": s.stack = [.overview]
         case "grid", "g": s.stack = [.grid(nil)]
         case "consensus", "c": s.stack = [.consensus]
@@ -814,7 +836,7 @@ public enum AppReducer {
                 s.message = "theme \(s.themeName); available: " + s.themeNames.joined(separator: " ")
                 return
             }
-            s.themeRequest = arg
+            fx.append(.loadTheme(arg))
         default:
             s.message = "unknown command: \(SafeText.sanitize(cmd, limit: 40))"
         }

@@ -1,3 +1,4 @@
+import ChainCore
 import Alerts
 
 /// What a cell means, not how it looks: the theme maps roles to colours

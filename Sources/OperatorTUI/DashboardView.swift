@@ -20,20 +20,7 @@ public struct RenderOptions: Sendable, Equatable {
     }
 
     /// Priority glyph + letter, so priority never relies on colour alone: `▲H`.
-    public func priorityMark(_ p: AlarmPriority) -> String {
-        let g: String
-        switch (glyphs, p) {
-        case (.unicode, .critical): g = "◆"
-        case (.unicode, .high): g = "▲"
-        case (.unicode, .medium): g = "■"
-        case (.unicode, .low): g = "●"
-        case (.ascii, .critical): g = "!"
-        case (.ascii, .high): g = "^"
-        case (.ascii, .medium): g = "="
-        case (.ascii, .low): g = "-"
-        }
-        return g + String(p.letter)
-    }
+    public func priorityMark(_ p: AlarmPriority) -> String { Vocabulary.priorityMark(p, glyphs: glyphs) }
 
     var rejectMark: String { glyphs == .unicode ? "✗" : "x" }
     var warnMark: String { glyphs == .unicode ? "⚠" : "!" }
@@ -272,33 +259,7 @@ public enum DashboardView {
 
     // MARK: alarms
 
-    /// Most urgent first: priority, then unacknowledged, then active, then newest change.
-    public static func ordered(_ alarms: [Alarm]) -> [Alarm] {
-        alarms.sorted { a, b in
-            if a.priority != b.priority { return a.priority < b.priority }
-            if a.acknowledged != b.acknowledged { return !a.acknowledged }
-            if a.active != b.active { return a.active }
-            if a.changedAt != b.changedAt { return a.changedAt > b.changedAt }
-            return a.id < b.id
-        }
-    }
 
-    /// Short words for the kind column (the JSON name is `kind.rawValue`).
-    public static func kindLabel(_ k: AlarmKind) -> String {
-        switch k {
-        case .suspectedTheft: return "suspected theft"
-        case .staleMeter: return "stale meter"
-        case .conflictingReading: return "reading conflict"
-        case .transferMismatch: return "transfer mismatch"
-        case .consensusStall: return "consensus stall"
-        case .nodeDivergent: return "node divergent"
-        case .nodeDown: return "node down"
-        case .validatorMissingTurns: return "missed turns"
-        case .nodeLag: return "node lag"
-        case .lowPeers: return "low peers"
-        case .deepReorg: return "deep reorg"
-        }
-    }
 
     /// Short kind labels for narrow screens, where the asset's name needs the room.
     static func shortKindLabel(_ k: AlarmKind) -> String {
@@ -310,7 +271,7 @@ public enum DashboardView {
         case .consensusStall: return "cons. stall"
         case .nodeDivergent: return "divergent"
         case .nodeDown: return "node down"
-        default: return kindLabel(k)  // kinds added later: the full label, cut by the column
+        default: return Vocabulary.kindLabel(k)  // kinds added later: the full label, cut by the column
         }
     }
 
@@ -323,7 +284,7 @@ public enum DashboardView {
     static let compactAlarmWidth = 120
 
     static func drawAlarms(_ c: Context, into buf: inout CellBuffer, y: Int, rows: Int) {
-        let list = ordered(c.snapshot.alarms)
+        let list = Vocabulary.ordered(c.snapshot.alarms)
         let shown = min(list.count, rows - 2)
         // Title: counts per priority, each as glyph+letter+count in its alarm role.
         var x = buf.put("ALARMS", x: 0, y: y, role: .title) + 2
@@ -360,7 +321,7 @@ public enum DashboardView {
                 let text = (a.active ? "ACTIVE" : "clear ") + " " + (a.acknowledged ? "ack" : "UNACK")
                 return (text, a.acknowledged ? nil : .alarm(a.priority))
             },
-            TableColumn(title: "kind", width: 17, priority: 2) { (kindLabel($0.kind), nil) },
+            TableColumn(title: "kind", width: 17, priority: 2) { (Vocabulary.kindLabel($0.kind), nil) },
             TableColumn(title: "asset", width: 12, priority: 3, flexible: true, maxWidth: 28) { (SafeText.sanitize($0.assetName), nil) },
             TableColumn(title: "stage", width: 12, priority: 7) { ($0.stageName, nil) },
             TableColumn(title: "age", width: 6, align: .right, priority: 4) { (Format.age(seconds: now - $0.raisedAt), nil) },

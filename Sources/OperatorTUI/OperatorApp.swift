@@ -1,3 +1,4 @@
+import ChainCore
 import Alerts
 import Synchronization
 #if canImport(Glibc)
@@ -125,6 +126,7 @@ public final class OperatorApp {
         let renderOptions = RenderOptions(glyphs: terminal.glyphs, readOnly: options.readOnly)
         var seenVersion: UInt64 = 0
         var dirty = true
+        var fullRepaint = false
         var lastFrame = -Double.infinity
         var lastFullRepaint = clock.monotonic()
 
@@ -142,31 +144,18 @@ public final class OperatorApp {
                 if key == .resize {
                     dirty = true
                 } else if let action = AppReducer.action(for: key, in: state, keymap: keymap) {
-                    AppReducer.reduce(&state, action)
                     dirty = true
-                    if state.shouldQuit { return }
+                    for effect in AppReducer.reduce(&state, action) {
+                        switch effect {
+                        case .quit: return
+                        case .repaint: fullRepaint = true
+                        case .send(let request): if !options.readOnly { onRequest(request) }
+                        case .loadTheme(let name): AppReducer.reduce(&state, loadTheme(name, current: state.themeName))
+                        }
+                    }
                 }
             }
             source.drainWake()
-            if state.shouldQuit { return }
-            if !state.outbox.isEmpty {
-                let requests = state.outbox
-                state.outbox = []
-                if !options.readOnly { for r in requests { onRequest(r) } }
-            }
-            if let name = state.themeRequest {
-                state.themeRequest = nil
-                switch ThemeLoader.load(name: name, searchPath: options.themeSearchPath) {
-                case .success(let t):
-                    theme = t
-                    terminal.apply(theme: t)
-                    state.themeName = t.name
-                    state.message = "theme \(t.name)" + (terminal.colorMode == .monochrome ? " (no colour: attributes only)" : "")
-                case .failure(let e):
-                    state.message = "theme \(SafeText.sanitize(name, limit: 40)): \(SafeText.sanitize(e.description, limit: 200)); keeping \(state.themeName)"
-                }
-                dirty = true
-            }
 
             (w, h) = terminal.size  // also catches a resize whose SIGWINCH was lost
             if w != state.width || h != state.height {
@@ -182,15 +171,15 @@ public final class OperatorApp {
             if mono - lastFrame >= OperatorApp.ageTick { dirty = true }  // ages tick
             if options.fullRepaintInterval > 0, mono - lastFullRepaint >= options.fullRepaintInterval {
                 // Cheap insurance against stray output (`wall`, kernel messages).
-                state.needsFullRepaint = true
+                fullRepaint = true
                 dirty = true
             }
             guard dirty, mono - lastFrame >= OperatorApp.minFrameInterval else { continue }
             AppReducer.reduce(&state, .tick(now: clock.wall()))
-            if state.needsFullRepaint {
+            if fullRepaint {
                 lastFullRepaint = mono
                 terminal.invalidate()
-                state.needsFullRepaint = false
+                fullRepaint = false
             }
             var buffer = CellBuffer(width: state.width, height: state.height)
             AppView.render(state, into: &buffer, options: renderOptions)
@@ -198,6 +187,18 @@ public final class OperatorApp {
             framesDrawn += 1
             lastFrame = mono
             dirty = false
+        }
+    }
+
+    /// Performs `Effect.loadTheme`: applies the theme to the terminal; the answer goes back to the reducer.
+    private func loadTheme(_ name: String, current: String) -> Action {
+        switch ThemeLoader.load(name: name, searchPath: options.themeSearchPath) {
+        case .success(let t):
+            theme = t
+            terminal.apply(theme: t)
+            return .themeLoaded(name: t.name, message: "theme \(t.name)" + (terminal.colorMode == .monochrome ? " (no colour: attributes only)" : ""))
+        case .failure(let e):
+            return .themeLoaded(name: current, message: "theme \(SafeText.sanitize(name, limit: 40)): \(SafeText.sanitize(e.description, limit: 200)); keeping \(current)")
         }
     }
 

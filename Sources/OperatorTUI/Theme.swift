@@ -1,3 +1,4 @@
+import ChainCore
 import Alerts
 
 /// Terminal colour capability, chosen at start-up.

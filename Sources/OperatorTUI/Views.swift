@@ -221,26 +221,9 @@ enum OverviewView {
 // MARK: - Alarms
 
 enum AlarmsView {
-    struct Counts: Equatable, Sendable {
-        var total = 0, active = 0, unack = 0
-        var byPriority = [0, 0, 0, 0]
-        var last10Min = 0
-    }
-
-    static func counts(_ alarms: [Alarm], now: Double) -> Counts {
-        var k = Counts()
-        k.total = alarms.count
-        for a in alarms {
-            if a.active { k.active += 1 }
-            if !a.acknowledged { k.unack += 1 }
-            k.byPriority[a.priority.rawValue] += 1
-            if now - a.raisedAt <= 600 { k.last10Min += 1 }
-        }
-        return k
-    }
 
     /// Alarm KPIs from the data, or estimated from the visible list.
-    static func kpis(_ c: ViewContext) -> (AlarmKPIs, estimated: Bool, Counts) {
+    static func kpis(_ c: ViewContext) -> (AlarmKPIs, estimated: Bool, Vocabulary.Counts) {
         let k = c.state.alarmCounts
         if let real = c.data.kpis { return (real, false, k) }
         return (AlarmKPIs(alarmsLast10Min: k.last10Min), true, k)
@@ -344,7 +327,7 @@ enum AlarmsView {
                 let ann = annotations[a.id]
                 return (stateText(a, ann), a.acknowledged || ann?.isShelved == true ? nil : .alarm(a.priority))
             },
-            TableColumn(title: "kind", width: 17, priority: 2) { (DashboardView.kindLabel($0.kind), nil) },
+            TableColumn(title: "kind", width: 17, priority: 2) { (Vocabulary.kindLabel($0.kind), nil) },
             TableColumn(title: "asset", width: 14, priority: 3, flexible: true, maxWidth: 30) { (SafeText.sanitize($0.assetName), nil) },
             TableColumn(title: "stage", width: 12, priority: 7) { ($0.stageName, nil) },
             TableColumn(title: "age", width: 6, align: .right, priority: 4) { (Format.age(seconds: now - $0.raisedAt), nil) },
@@ -383,7 +366,7 @@ enum AlarmsView {
         guard rows > 0 else { return }
         let ann = c.data.annotations[a.id]
         var lines: [(String, StyleRole)] = []
-        var first = "\(c.options.priorityMark(a.priority)) \(a.priority.name) · \(DashboardView.kindLabel(a.kind)) · " + SafeText.sanitize(a.message)
+        var first = "\(c.options.priorityMark(a.priority)) \(a.priority.name) · \(Vocabulary.kindLabel(a.kind)) · " + SafeText.sanitize(a.message)
         if let o = a.origin { first += " · evidence block #\(o.blockNumber) log \(o.logIndex) (e)" }
         lines.append((first, .normal))
         if let by = a.acknowledgedBy { lines.append(("acknowledged by " + SafeText.sanitize(by, limit: 40), .dim)) }
@@ -654,13 +637,6 @@ enum ConsensusView {
 // MARK: - Blocks
 
 enum BlocksView {
-    static func eventKind(_ e: GridEvent) -> String {
-        switch e {
-        case .assetRegistered: return "registration"
-        case .meterReading: return "reading"
-        case .energyTransfer: return "transfer"
-        }
-    }
 
     static func verificationRole(_ v: BlockVerification) -> StyleRole {
         switch v {
@@ -772,7 +748,7 @@ enum BlocksView {
         let cols: [TableColumn<(BlockTransaction, BlockEvent)>] = [
             TableColumn(title: "tx", width: 11, priority: 1) { ($0.0.hash.short, .dim) },
             TableColumn(title: "log", width: 4, align: .right, priority: 2) { ("\($0.1.origin.logIndex)", .dim) },
-            TableColumn(title: "event", width: 12, priority: 0) { ($0.1.rejected == nil ? eventKind($0.1.event) : opts.rejectMark + " rejected", $0.1.rejected == nil ? nil : .warn) },
+            TableColumn(title: "event", width: 12, priority: 0) { ($0.1.rejected == nil ? Vocabulary.eventKind($0.1.event) : opts.rejectMark + " rejected", $0.1.rejected == nil ? nil : .warn) },
             TableColumn(title: "asset", width: 16, priority: 0, flexible: true, maxWidth: 30) { p in
                 (SafeText.sanitize(p.1.assetName ?? p.1.asset.short), nil)
             },

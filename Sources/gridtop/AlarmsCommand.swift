@@ -2,6 +2,7 @@ import AlarmJournal
 import Alerts
 import ArgumentParser
 import ChainCore
+import ControlRoom
 import Foundation
 
 /// `gridtop alarms …`: the alarm journal from the command line (list, acknowledge, shelve, export, KPIs).
@@ -15,7 +16,7 @@ struct AlarmsCommand: ParsableCommand {
             an action is printed only after it has been committed to disk. See docs/alerts-json.md.
             """,
         subcommands: [List.self, Ack.self, Shelve.self, Unshelve.self, Comment.self, OutOfServiceCommand.self,
-                      ReturnToService.self, Export.self, KPI.self, Stress.self])
+                      ReturnToService.self, Export.self, KPI.self])
 
     struct JournalOptions: ParsableArguments {
         @Option(help: "The journal file (overrides --chain-id and the XDG location).")
@@ -44,23 +45,16 @@ struct AlarmsCommand: ParsableCommand {
     }
 
     struct OperatorOptions: ParsableArguments {
-        @Option(name: .customLong("operator"), help: "Who does it (default: your login name).")
+        @Option(name: .customLong("operator"), help: "Who does it (default: $GRIDTOP_OPERATOR, then $USER, then your login name).")
         var name: String?
-        var resolved: String { name ?? AlarmsCommand.loginName() }
-    }
-
-    static func loginName() -> String {
-        let env = ProcessInfo.processInfo.environment
-        if let u = env["USER"] ?? env["LOGNAME"], !u.isEmpty { return u }
-        if let pw = getpwuid(geteuid()), let n = pw.pointee.pw_name { return String(cString: n) }
-        return "uid-\(geteuid())"
+        var resolved: String { OperatorIdentity.resolve(option: name, environment: ProcessInfo.processInfo.environment) }
     }
 
     /// An action the alarm's state does not allow: `Error: …`, exit status 1, no usage text.
     struct RefusedAction: Error, CustomStringConvertible { let description: String }
 
-    /// Chain text is untrusted: JSON-escape it so no control character reaches the terminal.
-    static func safe(_ s: String) -> String { String(JSON.string(s).serialized().dropFirst().dropLast()) }
+    /// Chain text is untrusted: escaped so no control character reaches the terminal.
+    static func safe(_ s: String) -> String { SafeText.escaped(s) }
 
     static func describe(_ a: Alarm) -> String {
         "\(a.id) \(a.kind.rawValue) \(safe(a.assetName)) [\(a.stageName)]"
@@ -124,7 +118,7 @@ struct AlarmsCommand: ParsableCommand {
                 if let o = a.outOfService { tags.append("out of service by \(AlarmsCommand.safe(o.by))") }
                 if let c = a.suppressedBy { tags.append("inhibited by \(c)") }
                 if let by = a.acknowledgedBy { tags.append("ack \(AlarmsCommand.safe(by))") }
-                print("\(a.priority.letter) \(AlarmsCommand.describe(a)) ×\(a.count) \(tags.joined(separator: ", ")) — \(AlarmsCommand.safe(a.message))")
+                print("\(a.priority.letter) \(AlarmsCommand.describe(a)) ×\(a.count) \(tags.joined(separator: ", ")) — \(SafeText.escaped(a.message, quotes: false))")
             }
         }
     }
@@ -223,7 +217,7 @@ struct AlarmsCommand: ParsableCommand {
                 return
             }
             print(AlarmsCommand.csvHeader.joined(separator: ","))
-            for e in entries { print(AlarmsCommand.csvRow(e).map(AlarmsCommand.csvCell).joined(separator: ",")) }
+            for e in entries { print(AlarmsCommand.csvRow(e).map { AlarmsCommand.csvCell(SafeText.escaped($0, quotes: false)) }.joined(separator: ",")) }
         }
     }
 
@@ -264,19 +258,6 @@ struct AlarmsCommand: ParsableCommand {
             print(String(format: "priority mix low/medium/high: %.0f/%.0f/%.0f %% (guideline 80/15/5)", m.low, m.medium, m.high))
             for b in k.badActors {
                 print(String(format: "  %5d  %5.1f%%  ", b.count, b.share) + "\(b.id) \(b.kind.rawValue) \(AlarmsCommand.safe(b.assetName))")
-            }
-        }
-    }
-
-    /// The crash test's child: a stream of journal writes, each printed once durable.
-    struct Stress: ParsableCommand {
-        static let configuration = CommandConfiguration(shouldDisplay: false)
-        @Option var db: String
-        @Option var seed: UInt64 = 1
-        @Option var actions: Int = .max
-        func run() throws {
-            try JournalStress.run(path: db, seed: seed, actions: actions) { line in
-                FileHandle.standardOutput.write(Data((line + "\n").utf8))
             }
         }
     }

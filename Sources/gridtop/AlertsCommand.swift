@@ -73,9 +73,8 @@ struct AlertsCommand: AsyncParsableCommand {
 
     static func text(_ t: AlarmTransition) -> String {
         let a = t.alarm
-        // Chain text is untrusted: JSON-escape it so no control character reaches the terminal.
-        let name = String(JSON.string(a.assetName).serialized().dropFirst().dropLast())
-        return "\(AlarmJSON.iso8601(t.at)) \(t.event.rawValue.uppercased()) \(a.priority.letter) \(a.kind.rawValue) \(name) [\(a.stageName)] \(a.message)"
+        // Chain text is untrusted (the name, and the message that quotes names): escaped.
+        return "\(AlarmJSON.iso8601(t.at)) \(t.event.rawValue.uppercased()) \(a.priority.letter) \(a.kind.rawValue) \(SafeText.escaped(a.assetName)) [\(a.stageName)] \(SafeText.escaped(a.message, quotes: false))"
     }
 }
 

@@ -78,7 +78,7 @@ enum Dashboard {
         let pipeline = Task { try await core.run(client: client) }
         var operatorOptions = OperatorOptions()
         operatorOptions.readOnly = screen.readOnly
-        operatorOptions.operatorName = Operator.name
+        operatorOptions.operatorName = OperatorIdentity.resolve(option: screen.operatorName, environment: ProcessInfo.processInfo.environment)
         if let theme = screen.theme { operatorOptions.themeName = theme }
         let options = operatorOptions
         defer { pipeline.cancel() }
@@ -120,20 +120,12 @@ enum Dashboard {
     }
 }
 
-/// Who is at the keyboard: recorded with every action.
-enum Operator {
-    static var name: String {
-        let env = ProcessInfo.processInfo.environment
-        if let n = env["GRIDTOP_OPERATOR"], !n.isEmpty { return n }
-        if let n = env["USER"] ?? env["LOGNAME"], !n.isEmpty { return n }
-        return "operator"
-    }
-}
-
 /// Options of the operator's screen, shared by `demo` and `watch`.
 struct ScreenOptions: ParsableArguments {
     @Flag(help: "Hide and refuse every operator action.")
     var readOnly = false
     @Option(help: "Colour theme: isa101 (default), dark, light, high-contrast, colorblind, or a user theme's name.")
     var theme: String?
+    @Option(name: .customLong("operator"), help: "Who is at this console, recorded with every action (default: $GRIDTOP_OPERATOR, then $USER).")
+    var operatorName: String?
 }

@@ -103,16 +103,10 @@ final class JournalCrashTests: XCTestCase {
         var reported = 0, killedMidStream = 0
         let started = Date()
         for trial in 0..<trials {
+            // The child: this test bundle again, running only `JournalCrashChild` (a stream of journal writes).
             let child = Process()
-            if let gridtop = gridtopExecutable() {
-                // The real command: `gridtop alarms stress` (hidden), a stream of journal writes.
-                child.executableURL = gridtop
-                child.arguments = ["alarms", "stress", "--db", path, "--seed", String(trial)]
-            } else {
-                // The gridtop target is not built (yet): the same stream from this test bundle.
-                child.executableURL = URL(fileURLWithPath: "/proc/self/exe")
-                child.arguments = CommandLine.arguments.dropFirst().filter { $0.hasSuffix(".xctest") } + ["AlarmJournalTests.JournalCrashChild/testChild"]
-            }
+            child.executableURL = URL(fileURLWithPath: "/proc/self/exe")
+            child.arguments = CommandLine.arguments.dropFirst().filter { $0.hasSuffix(".xctest") } + ["AlarmJournalTests.JournalCrashChild/testChild"]
             var env = ProcessInfo.processInfo.environment
             env["GRIDTOP_CRASH_CHILD_DB"] = path
             env["GRIDTOP_CRASH_CHILD_SEED"] = String(trial)
@@ -143,7 +137,7 @@ final class JournalCrashTests: XCTestCase {
             _ = try j.restore()  // every row still reads back
         }
         let j = try AlarmJournal(path: path, chainId: 1)
-        print("crash test (\(gridtopExecutable() == nil ? "test-bundle child" : "gridtop alarms stress")): \(trials) SIGKILLs, \(reported) reported actions all found, journal \(try j.count()) rows, \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+        print("crash test: \(trials) SIGKILLs, \(reported) reported actions all found, journal \(try j.count()) rows, \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
         XCTAssertEqual(killedMidStream, trials)
         XCTAssertLessThan(Date().timeIntervalSince(started), 90)
     }
@@ -222,7 +216,7 @@ private let gridtopWithAlarms: URL? = {
     guard FileManager.default.isExecutableFile(atPath: url.path) else { return nil }
     let p = Process()
     p.executableURL = url
-    p.arguments = ["alarms", "stress", "--help"]
+    p.arguments = ["alarms", "list", "--help"]
     p.standardOutput = FileHandle.nullDevice
     p.standardError = FileHandle.nullDevice
     guard (try? p.run()) != nil else { return nil }
@@ -244,6 +238,26 @@ final class AlarmsCommandTests: XCTestCase {
         let e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    func testEveryOutputEscapesC1AndBidiControls() throws {
+        let bin = try XCTUnwrap(gridtopExecutable(), "the gridtop executable (a dependency of these tests) was not found")
+        let path = temporaryPath("chain-1.sqlite")
+        let j = try AlarmJournal(path: path, chainId: 1)
+        var book = AlarmBook()
+        let hostile = "TX\u{9b}2J\u{202e}nrut\u{1b}]0;x\u{7}"
+        book.raise(AlarmCondition(kind: .staleMeter, asset: AssetID.asset(code: "TX"), assetName: hostile,
+                                  stage: .transformer, interval: 900, message: "stale: \(hostile)"), now: Date().timeIntervalSince1970)
+        try j.append(book.takeTransitions())
+        for args in [["alarms", "list"], ["alarms", "list", "--json"], ["alarms", "export", "--csv"], ["alarms", "export", "--json"],
+                     ["alarms", "kpi"], ["alarms", "comment", "1", "seen \u{202e}", "--operator", "ana\u{9b}"]] {
+            let r = try run(bin, args + ["--db", path])
+            XCTAssertEqual(r.status, 0, "\(args): \(r.err)")
+            let raw = (r.out + r.err).unicodeScalars.filter { SafeText.isDangerous($0) && $0 != "\n" }
+            XCTAssertEqual(raw.map { String($0.value, radix: 16) }, [], "\(args) printed raw controls: \(r.out)")
+        }
+        let json = try run(bin, ["alarms", "export", "--json", "--db", path]).out.split(separator: "\n")
+        XCTAssertEqual(try AlarmJSON.transition(fromLine: String(json[0])).alarm.assetName, hostile, "JSON keeps the text")
     }
 
     func testListAckShelveUnshelveExportAndKPI() throws {

@@ -24,6 +24,17 @@ final class JSONTests: XCTestCase {
         XCTAssertEqual(s, #""\u001b[31mred\u0007""#)
     }
 
+    func testC1AndBidiControlsAreEscapedOnOutputAndRoundTrip() throws {
+        // 8-bit CSI (U+009B), RLO (U+202E), LRI (U+2066), line separator: what SafeText calls dangerous.
+        let hostile = "Birch\u{9b}2J Ln\u{202e}evil\u{2066}x\u{2028}é"
+        let s = JSON.string(hostile).serialized()
+        XCTAssertEqual(s, #""Birch\u009b2J Ln\u202eevil\u2066x\u2028é""#, "same set as the screen's sanitizer; é stays")
+        XCTAssertFalse(s.unicodeScalars.contains { SafeText.isDangerous($0) })
+        XCTAssertEqual(try JSON.parse(s).stringValue, hostile, "nothing lost")
+        XCTAssertEqual(SafeText.escaped(hostile), String(s.dropFirst().dropLast()))
+        XCTAssertEqual(SafeText.escaped("say \"hi\"\u{1b}", quotes: false), "say \"hi\"\\u001b")
+    }
+
     func testQuantities() throws {
         XCTAssertEqual(try Hex.quantity("0x0"), 0)
         XCTAssertEqual(try Hex.quantity("0x36"), 54)

@@ -214,6 +214,17 @@ final class ControlRoomTests: XCTestCase {
     }
 }
 
+final class OperatorIdentityTests: XCTestCase {
+    func testTheNameIsFoundOneWayFlagConfigEnvironmentUser() {
+        let env = ["GRIDTOP_OPERATOR": "desk-2", "USER": "ops"]
+        XCTAssertEqual(OperatorIdentity.resolve(option: "ana", configured: "bo", environment: env), "ana")
+        XCTAssertEqual(OperatorIdentity.resolve(option: " ", configured: "bo", environment: env), "bo", "blank skipped")
+        XCTAssertEqual(OperatorIdentity.resolve(environment: env), "desk-2")
+        XCTAssertEqual(OperatorIdentity.resolve(environment: ["USER": "ops"]), "ops")
+        XCTAssertFalse(OperatorIdentity.resolve(environment: [:]).isEmpty, "the login name, or uid-N")
+    }
+}
+
 extension ControlRoom {
     /// Sends one action and waits for its outcome.
     func perform(_ request: OperatorRequest) async -> ActionOutcome {

@@ -199,16 +199,17 @@ final class ReducerTests: XCTestCase {
         // In the command line, q is text, not quit.
         XCTAssertEqual(AppReducer.action(for: .char("q"), in: s), .commandInput("q"))
         for c in "frobnicate" { AppReducer.reduce(&s, .commandInput(c)) }
-        AppReducer.reduce(&s, .commandSubmit)
-        XCTAssertFalse(s.shouldQuit)
+        XCTAssertEqual(AppReducer.reduce(&s, .commandSubmit), [], "an unknown command does nothing")
         XCTAssertEqual(s.message, "unknown command: frobnicate")
         AppReducer.reduce(&s, .beginCommand)
         AppReducer.reduce(&s, .commandBackspace)
         XCTAssertNil(s.commandLine, "backspace on an empty command line closes it")
         AppReducer.reduce(&s, .beginCommand)
         AppReducer.reduce(&s, .commandInput("q"))
-        AppReducer.reduce(&s, .commandSubmit)
-        XCTAssertTrue(s.shouldQuit)
+        let (after, effects) = AppReducer.update(s, .commandSubmit)
+        XCTAssertEqual(effects, [.quit], "quitting is an effect for the loop, not a flag in the state")
+        XCTAssertNil(after.commandLine)
+        XCTAssertEqual(AppReducer.update(s, .repaint).1, [.repaint])
     }
 
     func testHelpIsGeneratedFromTheKeymap() {

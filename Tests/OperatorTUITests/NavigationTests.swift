@@ -5,12 +5,17 @@ import GridCore
 @testable import OperatorTUI
 
 final class NavigationTests: XCTestCase {
-    func keys(_ s: inout AppState, _ keys: [Key]) {
+    /// Presses the keys; returns the effects the reducer asked for, in order.
+    @discardableResult
+    func keys(_ s: inout AppState, _ keys: [Key]) -> [Effect] {
+        var effects: [Effect] = []
         for k in keys {
-            if let a = AppReducer.action(for: k, in: s) { AppReducer.reduce(&s, a) }
+            if let a = AppReducer.action(for: k, in: s) { effects += AppReducer.reduce(&s, a) }
         }
+        return effects
     }
-    func type(_ s: inout AppState, _ text: String) { keys(&s, text.map { .char($0) }) }
+    @discardableResult
+    func type(_ s: inout AppState, _ text: String) -> [Effect] { keys(&s, text.map { .char($0) }) }
 
     func testDigitsAndTabSwitchViews() {
         var s = ScreenFixtures.state([.overview], width: 80, height: 24)
@@ -106,34 +111,28 @@ final class NavigationTests: XCTestCase {
 
     func testAcknowledgeShelveCommentUnshelveLeaveAsCommands() {
         var s = ScreenFixtures.state([.alarms], width: 80, height: 24)
-        keys(&s, [.down, .char("a")])
-        XCTAssertEqual(s.outbox, [OperatorRequest(alarm: 1, action: .acknowledge(comment: nil), by: "operator")])
+        XCTAssertEqual(keys(&s, [.down, .char("a")]), [.send(OperatorRequest(alarm: 1, action: .acknowledge(comment: nil), by: "operator"))])
         XCTAssertTrue(s.message!.hasPrefix("acknowledge sent"))
-        s.outbox = []
         // Shelve: duration then a required reason.
         keys(&s, [.char("s")])
         XCTAssertEqual(s.prompt?.kind, .shelve)
-        keys(&s, [.enter])
+        XCTAssertEqual(keys(&s, [.enter]), [])
         XCTAssertEqual(s.prompt?.error, "a reason is required")
-        XCTAssertTrue(s.outbox.isEmpty)
         keys(&s, [.tab])  // to the duration
         keys(&s, [.backspace, .backspace]); type(&s, "forever"); keys(&s, [.enter])
         XCTAssertNotNil(s.prompt?.error, "bad duration refused")
         XCTAssertEqual(s.prompt?.field, 0)
         for _ in 0..<7 { keys(&s, [.backspace]) }
-        type(&s, "2h"); keys(&s, [.tab]); type(&s, "crew on site, known"); keys(&s, [.enter])
+        type(&s, "2h"); keys(&s, [.tab]); type(&s, "crew on site, known")
+        XCTAssertEqual(keys(&s, [.enter]), [.send(OperatorRequest(alarm: 1, action: .shelve(.timed, until: s.now + 7200, reason: "crew on site, known"), by: "operator"))])
         XCTAssertNil(s.prompt)
-        XCTAssertEqual(s.outbox, [OperatorRequest(alarm: 1, action: .shelve(.timed, until: s.now + 7200, reason: "crew on site, known"), by: "operator")])
-        s.outbox = []
-        keys(&s, [.char("c")]); type(&s, "called the field crew"); keys(&s, [.enter])
-        XCTAssertEqual(s.outbox, [OperatorRequest(alarm: 1, action: .comment("called the field crew"), by: "operator")])
-        s.outbox = []
+        keys(&s, [.char("c")]); type(&s, "called the field crew")
+        XCTAssertEqual(keys(&s, [.enter]), [.send(OperatorRequest(alarm: 1, action: .comment("called the field crew"), by: "operator"))])
         // Typing in a prompt never triggers key bindings.
-        keys(&s, [.char("s")]); type(&s, "q4a"); keys(&s, [.escape])
-        XCTAssertFalse(s.shouldQuit); XCTAssertEqual(s.location, .alarms); XCTAssertTrue(s.outbox.isEmpty)
+        var typed = keys(&s, [.char("s")]); typed += type(&s, "q4a"); typed += keys(&s, [.escape])
+        XCTAssertEqual(typed, [], "no quit, no action"); XCTAssertEqual(s.location, .alarms)
         // Unshelve the shelved one.
-        keys(&s, [.char("h"), .end, .char("u")])
-        XCTAssertEqual(s.outbox, [OperatorRequest(alarm: 3, action: .unshelve(reason: nil), by: "operator")])
+        XCTAssertEqual(keys(&s, [.char("h"), .end, .char("u")]), [.send(OperatorRequest(alarm: 3, action: .unshelve(reason: nil), by: "operator"))])
     }
 
     func testShelveDurationParsing() {
@@ -154,8 +153,7 @@ final class NavigationTests: XCTestCase {
             XCTAssertNil(s.prompt)
             XCTAssertTrue(s.message?.hasPrefix("read-only") == true, k)
         }
-        for a: Action in [.acknowledge, .beginShelve, .beginComment, .unshelve] { AppReducer.reduce(&s, a) }
-        XCTAssertTrue(s.outbox.isEmpty)
+        for a: Action in [.acknowledge, .beginShelve, .beginComment, .unshelve] { XCTAssertEqual(AppReducer.reduce(&s, a), []) }
         let hints = ScreenFixtures.render(s).lines()[23]
         XCTAssertFalse(hints.contains("acknowledge"), hints)
         XCTAssertFalse(Keymap.standard.helpLines(for: .alarms, readOnly: true).contains { $0.contains("acknowledge") })
@@ -180,14 +178,13 @@ final class NavigationTests: XCTestCase {
         XCTAssertEqual(s.location, .asset(ScreenFixtures.id("F-12")))
         keys(&s, [.char(":")]); type(&s, "th"); keys(&s, [.tab]); type(&s, "da"); keys(&s, [.tab])
         XCTAssertEqual(s.commandLine, "theme dark")
-        keys(&s, [.enter])
-        XCTAssertEqual(s.themeRequest, "dark")
+        XCTAssertEqual(keys(&s, [.enter]), [.loadTheme("dark")])
         keys(&s, [.char(":")]); type(&s, "asset nobody"); keys(&s, [.enter])
         XCTAssertEqual(s.message, "no asset named nobody")
         keys(&s, [.char(":")]); type(&s, "block x"); keys(&s, [.enter])
         XCTAssertEqual(s.message, "usage: :block N")
-        keys(&s, [.char(":")]); type(&s, "q"); keys(&s, [.enter])
-        XCTAssertTrue(s.shouldQuit)
+        keys(&s, [.char(":")]); type(&s, "q")
+        XCTAssertEqual(keys(&s, [.enter]), [.quit])
     }
 
     func testPauseHoldsDataUntilResumed() {

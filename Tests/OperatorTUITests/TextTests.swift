@@ -1,3 +1,4 @@
+import ChainCore
 import XCTest
 @testable import OperatorTUI
 

@@ -1,13 +1,14 @@
+@testable import AlarmJournal
 import Alerts
 import ChainCore
 import Foundation
 import GridCore
 
-/// A stream of alarm work against a journal, for the crash test (`gridtop alarms stress`, hidden):
+/// A stream of alarm work against a journal, for the crash test (run in a child process of the test bundle):
 /// detector batches (raise/clear) and operator actions, each printed as `done <seq> <alarm> <event>`
 /// only after its transaction committed. Runs until `actions` are done or the process is killed.
-public enum JournalStress {
-    public static func run(path: String, seed: UInt64, actions: Int = .max, alarms: Int = 20,
+enum JournalStress {
+    static func run(path: String, seed: UInt64, actions: Int = .max, alarms: Int = 20,
                            print: (String) -> Void) throws {
         let journal = try AlarmJournal(path: path, chainId: 1)
         var (book, _) = try journal.restore()
@@ -62,10 +63,10 @@ public enum JournalStress {
 }
 
 /// A small seeded generator (SplitMix64).
-public struct SplitMix64: RandomNumberGenerator, Sendable {
+struct SplitMix64: RandomNumberGenerator, Sendable {
     var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

@@ -1,5 +1,8 @@
 /// Makes untrusted text (anything that came from the chain or a node:
-/// asset names, client versions, error texts) safe to put on a terminal.
+/// asset names, client versions, error texts) safe to put on a terminal: the one
+/// definition of what is dangerous, used by the screen (`sanitize`: visible stand-ins),
+/// the CLI's text lines (`escaped`: JSON-style escapes, lossless) and every JSON
+/// line gridtop writes (`JSON.writeString` escapes the same characters).
 ///
 /// Nothing that passes through `sanitize` can start an escape sequence,
 /// move the cursor, or reorder the line:
@@ -31,6 +34,29 @@ public enum SafeText {
     public static func isSafe(_ s: String) -> Bool {
         for u in s.unicodeScalars where replacement(for: u) != nil { return false }
         return true
+    }
+
+    /// True for a scalar that could start an escape sequence, move the cursor or reorder the line.
+    @inline(__always)
+    public static func isDangerous(_ u: Unicode.Scalar) -> Bool { replacement(for: u) != nil }
+
+    /// Untrusted text for a line of CLI output: every dangerous scalar, `"` and `\` escaped as in
+    /// a JSON string (`\u001b`, `\u202e`, `\n`), so nothing reaches the terminal raw and
+    /// nothing is lost. The body of `JSON.string(s).serialized()` without its quotes.
+    /// With `quotes: false` only the dangerous scalars are escaped (`"` and `\` stay as they
+    /// are): for human-readable message text and CSV cells.
+    public static func escaped(_ s: String, quotes: Bool = true) -> String {
+        if isSafe(s) && (!quotes || !s.utf8.contains(where: { $0 == 0x22 || $0 == 0x5c })) { return s }
+        var out: [UInt8] = []
+        out.reserveCapacity(s.utf8.count + 8)
+        if quotes {
+            JSON.writeStringBody(s, to: &out)
+        } else {
+            for u in s.unicodeScalars {
+                if isDangerous(u) { JSON.writeEscape(u, to: &out) } else { out.append(contentsOf: String(u).utf8) }
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// The visible stand-in for a dangerous scalar, or nil if it is harmless.
