@@ -7,6 +7,7 @@
 //   LedgerClient (I/O: JSON-RPC over WebSocket to ledger nodes) ──LedgerUpdate──▶
 //   Alerts (detectors, alarm book) ──Snapshot──▶ OperatorTUI (cell buffer → ncursesw)
 //   GridSimulator (the embedded simulated network, served over real WebSockets)
+//   SiteConfig (the site's config.toml: nodes, metering contracts, journal, operator, theme)
 //   gridtop (thin executable: argument parsing and wiring)
 import PackageDescription
 
@@ -57,6 +58,10 @@ let package = Package(
         ),
         .target(name: "Alerts", dependencies: ["ChainCore", "GridCore"]),
         .target(
+            name: "SiteConfig",
+            dependencies: ["ChainCore", "LedgerClient", .product(name: "TOMLKit", package: "TOMLKit")]
+        ),
+        .target(
             name: "AlarmJournal",
             dependencies: ["ChainCore", "GridCore", "Alerts", .product(name: "GRDB", package: "GRDB.swift")]
         ),
@@ -69,7 +74,7 @@ let package = Package(
         .executableTarget(
             name: "gridtop",
             dependencies: [
-                "ChainCore", "GridCore", "LedgerClient", "GridSimulator", "Alerts", "AlarmJournal", "OperatorTUI",
+                "ChainCore", "GridCore", "LedgerClient", "GridSimulator", "Alerts", "AlarmJournal", "OperatorTUI", "SiteConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -100,6 +105,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "AlertsTests", dependencies: ["Alerts"]),
+        .testTarget(name: "SiteConfigTests", dependencies: ["SiteConfig"]),
         .testTarget(name: "AlarmJournalTests", dependencies: ["AlarmJournal", "gridtop"]),
         .testTarget(name: "OperatorTUITests", dependencies: ["OperatorTUI"], exclude: ["Golden"]),
         .testTarget(name: "EndToEndTests", dependencies: ["gridtop"]),

@@ -312,7 +312,7 @@ actor LedgerHub {
         nodes[i].connection = nil
         nodes[i].head = nil
         if nodes[i].status.connection != .refused { nodes[i].status.connection = .disconnected }
-        if let error { nodes[i].status.lastError = scrub(i, "\(error)") }
+        if let error { nodes[i].status.lastError = scrub(i, PlainWords.describe(error)) }
         if followed == i { followed = nil }
         wake()
     }
@@ -571,6 +571,7 @@ actor LedgerHub {
         var events: [LocatedEvent] = []
         events.reserveCapacity(logs.count)
         var rejected = 0
+        var ignored = 0
         var seen = Set<UInt32>()
         seen.reserveCapacity(logs.count)
         for item in logs {
@@ -583,7 +584,12 @@ actor LedgerHub {
                 continue
             }
             guard log.origin.blockHash == header.hash, !log.removed else { continue }
-            if !configuration.contracts.isEmpty, !configuration.contracts.contains(log.address) { continue }
+            // The trust boundary, checked again on decode: the node was asked for the metering
+            // contracts' logs only, but what it sends is untrusted. Another contract's log changes nothing.
+            if !configuration.contracts.isEmpty, !configuration.contracts.contains(log.address) {
+                ignored += 1
+                continue
+            }
             switch log.grid {
             case .none: continue
             case .event(let e):
@@ -599,7 +605,10 @@ actor LedgerHub {
         }
         events.sort { $0.origin.logIndex < $1.origin.logIndex }
         window.append(number: header.number, hash: header.hash)
-        await emit(.block(ChainBlock(header: header, events: events, rejectedLogs: rejected)))
+        if ignored > 0 {
+            logger.warning("logs from other contracts ignored", metadata: ["block": "\(header.number)", "logs": "\(ignored)"])
+        }
+        await emit(.block(ChainBlock(header: header, events: events, rejectedLogs: rejected, ignoredLogs: ignored)))
     }
 
     // MARK: Fetching

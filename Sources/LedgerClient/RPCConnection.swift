@@ -130,17 +130,8 @@ actor RPCConnection: SubscribingTransport {
 
     static func decoderFrameLimit(_ max: Int) -> Int { max >= Int(Int32.max) / 2 ? Int(Int32.max) : max * 2 }
 
-    /// Connection errors in words an operator can act on (the raw error follows).
-    static func explain(_ error: any Error) -> String {
-        let raw = String(describing: error)
-        if raw.contains("CERTIFICATE_VERIFY_FAILED") {
-            return "TLS: the node's certificate is not trusted by the system trust store (\(raw))"
-        }
-        if raw.contains("cannotUseIPAddressInSNI") {
-            return "TLS: wss:// needs the node's host name, not an IP address (\(raw))"
-        }
-        return raw
-    }
+    /// Connection errors in words an operator can act on (`PlainWords`).
+    static func explain(_ error: any Error) -> String { PlainWords.describe(error) }
 
     /// Returns once the WebSocket is open; throws if it closed first.
     func waitOpen() async throws {

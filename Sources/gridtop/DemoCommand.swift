@@ -5,6 +5,7 @@ import GridSimulator
 import LedgerClient
 import Logging
 import OperatorTUI
+import SiteConfig
 
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -13,20 +14,29 @@ struct DemoCommand: AsyncParsableCommand {
 
     @OptionGroup var simulation: SimulationOptions
     @OptionGroup var screen: ScreenOptions
+    @OptionGroup var config: ConfigFileOption
     @Option(help: "Alarm journal (SQLite) path; default: a new file for this demo run in the temporary folder.")
     var db: String?
 
     func run() async throws {
+        // The site's look and limits (theme, operator, time zone, shelve limit) apply to the demo too;
+        // its nodes, contracts and journal do not: the demo is its own simulated chain.
+        let site = try config.load()
         FileLogHandler.bootstrap()
         let network = try SimulatedNetwork(checking: simulation.configuration())
         let urls = try await network.start()
         if let truth = simulation.truth { try network.keepGroundTruth(at: truth) }
-        var config = MonitorConfiguration()
-        config.simulated = true
+        var monitor = MonitorConfiguration()
+        monitor.simulated = true
+        monitor.site = site.site
         // Each demo run is a new simulated chain: restoring an earlier run's alarms would mislead.
         let dbPath = db ?? NSTemporaryDirectory() + "gridtop-demo-\(ProcessInfo.processInfo.processIdentifier).sqlite"
-        try await Dashboard.run(nodes: urls.map { NodeEndpoint(url: $0) }, monitor: config, screen: screen,
-                                journal: (dbPath, simulation.chainId))
+        var client = LedgerClientConfiguration(nodes: urls.map { NodeEndpoint(url: $0) })
+        client.contracts = [SimulatedNetwork.meteringContract]
+        var options = site.operatorOptions(screen: screen)
+        options.journalPath = dbPath
+        try await Dashboard.run(client: client, monitor: monitor, options: options,
+                                who: Operator.name(site), journal: (dbPath, simulation.chainId))
         await network.stop()
     }
 }
@@ -34,53 +44,37 @@ struct DemoCommand: AsyncParsableCommand {
 struct WatchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "watch",
-        abstract: "Start the dashboard on real ledger nodes.")
+        abstract: "Start the dashboard on real ledger nodes (from --node flags or the config file).")
 
-    @Option(name: .customLong("node"), help: "A node's JSON-RPC URL: ws://, wss://, http:// or https:// (repeat for several nodes).")
-    var nodes: [String] = []
-    @Option(name: .customLong("header"),
-            help: "An extra HTTP header for every node, or for node N (0-based) with 'N=': 'Authorization: Bearer $TOKEN' ($VAR is read from the environment; never shown or logged).")
-    var headers: [String] = []
-    @Option(help: "The chain id to expect; a node reporting another is refused.")
-    var chainId: UInt64?
+    @OptionGroup var ledger: LedgerOptions
     @OptionGroup var screen: ScreenOptions
-    @Option(help: "Alarm journal (SQLite) path; default: $XDG_DATA_HOME/gridtop/chain-<id>.sqlite.")
+    @Option(help: "Alarm journal (SQLite) path; default: the config file's journal, else $XDG_DATA_HOME/gridtop/chain-<id>.sqlite.")
     var db: String?
 
-    func endpoints() throws -> [NodeEndpoint] {
-        try NodeEndpoint.fromCommandLine(urls: nodes, headers: headers, environment: ProcessInfo.processInfo.environment)
-    }
-
-    func validate() throws {
-        guard !nodes.isEmpty else { throw ValidationError("give at least one --node URL (ws://, wss://, http:// or https://)") }
-        do { _ = try endpoints() } catch { throw ValidationError("\(error)") }
-    }
-
     func run() async throws {
+        let site = try ledger.site(journal: db)
+        try JournalLink.preflight(dbPath: site.journal)
         FileLogHandler.bootstrap()
-        try await Dashboard.run(nodes: try endpoints(), monitor: MonitorConfiguration(),
-                                screen: screen, expectedChainId: chainId, journal: (db, chainId))
+        var monitor = MonitorConfiguration()
+        monitor.site = site.site
+        monitor.banners = ledger.banners
+        try await Dashboard.run(client: ledger.clientConfiguration(site), monitor: monitor,
+                                options: site.operatorOptions(screen: screen), who: Operator.name(site),
+                                journal: (site.journal, site.chainId))
     }
 }
 
 /// The interactive dashboard: ledger client → monitor → screen.
 enum Dashboard {
-    static func run(nodes: [NodeEndpoint], monitor: MonitorConfiguration, screen: ScreenOptions,
-                    expectedChainId: UInt64? = nil, journal: (dbPath: String?, chainId: UInt64?)? = nil) async throws {
-        var clientConfig = LedgerClientConfiguration(nodes: nodes)
-        clientConfig.expectedChainId = expectedChainId
+    static func run(client clientConfig: LedgerClientConfiguration, monitor: MonitorConfiguration, options: OperatorOptions,
+                    who: String, journal: (dbPath: String?, chainId: UInt64?)? = nil) async throws {
         let client = LedgerClient(configuration: clientConfig, logger: Logger(label: "gridtop.ledger"))
         let box = SnapshotBox()
         let service = MonitorService(configuration: monitor, box: box, sink: { _ in })
         if let journal { try await service.enableJournal(dbPath: journal.dbPath, chainId: journal.chainId) }
         let pipeline = Task { try await service.run(client: client) }
-        var operatorOptions = OperatorOptions()
-        operatorOptions.readOnly = screen.readOnly
-        if let theme = screen.theme { operatorOptions.themeName = theme }
-        let options = operatorOptions
         defer { pipeline.cancel() }
         do {
-            let who = Operator.name
             try await runOnThread {
                 try OperatorApp(source: box, options: options, onCommand: { command in
                     Task { await service.perform(command, by: who) }
@@ -111,6 +105,14 @@ enum Dashboard {
 
 /// Who is at the keyboard: recorded with every action.
 enum Operator {
+    /// `GRIDTOP_OPERATOR`, then the config file's `operator`, then the login name.
+    static func name(_ site: SiteConfiguration) -> String {
+        let env = ProcessInfo.processInfo.environment
+        if let n = env["GRIDTOP_OPERATOR"], !n.isEmpty { return n }
+        if let n = site.operatorName { return n }
+        return name
+    }
+
     static var name: String {
         let env = ProcessInfo.processInfo.environment
         if let n = env["GRIDTOP_OPERATOR"], !n.isEmpty { return n }

@@ -16,9 +16,23 @@ struct JournalLink: Sendable {
 
     /// Opens the chain's journal (`--db` overrides the XDG location) and rebuilds the alarm set from it.
     static func open(chainId: UInt64, dbPath: String?, policies: [AlarmKind: AlarmPolicy]) throws -> (JournalLink, AlarmBook) {
-        let journal = try AlarmJournal(path: JournalLocation.path(chainId: chainId, override: dbPath), chainId: chainId)
+        // An explicit --db (or the config's journal) must be in a folder that exists; the XDG default is made.
+        let journal = try AlarmJournal(path: JournalLocation.path(chainId: chainId, override: dbPath), chainId: chainId,
+                                       createFolders: dbPath == nil)
         let (book, last) = try journal.restore(policies: policies)
         return (JournalLink(journal: journal, lastForeignSeq: last), book)
+    }
+
+    /// Checks before anything starts that an explicit journal path can be opened or created
+    /// (its folder must exist): a journal that cannot be written is a one-line error at start,
+    /// not a warning an hour later.
+    static func preflight(dbPath: String?) throws {
+        guard let dbPath else { return }
+        do {
+            _ = try AlarmJournal(path: dbPath, chainId: nil, createFolders: false)
+        } catch {
+            throw CommandFailure("\(error)")
+        }
     }
 
     /// Makes transitions durable (returns after fsync). Call before sinking or publishing them.

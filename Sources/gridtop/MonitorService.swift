@@ -39,6 +39,12 @@ actor MonitorService {
 
     private var now: Double { Date().timeIntervalSince1970 }
 
+    /// For a headless caller deciding its exit: the node statuses, whether any node was ever
+    /// reached, and the standing conditions (every node on the wrong chain, a journal that failed).
+    func standing() -> (nodes: [NodeStatus], reached: Bool, banners: [String]) {
+        (monitor.nodes, !monitor.reachedNodes.isEmpty, monitor.banners)
+    }
+
     /// Journals every transition. Opens now when the chain id is known (demo,
     /// `--chain-id`), else on the first `.chain(id)`. Call before `run`.
     func enableJournal(dbPath: String? = nil, chainId: UInt64? = nil) throws {
@@ -149,6 +155,8 @@ actor MonitorService {
             journal = link
             monitor.restore(book)
         } catch {
+            // Not silent: a standing banner on screen, and a headless caller exits on it (`standing()`).
+            monitor.addBanner("NO JOURNAL: \(error)")
             _ = monitor.apply(.warning("alarm journal: cannot open: \(error)"), now: now)
         }
     }

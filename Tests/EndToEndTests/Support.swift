@@ -93,3 +93,13 @@ final class ChildProcess: @unchecked Sendable {
         return process.terminationStatus
     }
 }
+
+/// The metering contract `gridtop sim` prints after its node URLs (`contract 0x…`).
+func simContract(_ sim: ChildProcess, timeout: TimeInterval = 30) -> String? {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if let line = sim.outputLines.first(where: { $0.hasPrefix("contract 0x") }) { return String(line.dropFirst("contract ".count)) }
+        Thread.sleep(forTimeInterval: 0.05)
+    }
+    return nil
+}
