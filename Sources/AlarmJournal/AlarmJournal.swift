@@ -178,19 +178,12 @@ public final class AlarmJournal: Sendable {
     /// does not exist is an error (`JournalProblem.folderMissing`), never created silently.
     /// With `chainId`, a journal written for another chain is refused. Errors are `JournalProblem`
     /// (one line in plain words) or `JournalError`.
-    public convenience init(path: String, chainId: UInt64? = nil, createFolders: Bool = true) throws {
-        do {
-            try self.init(opening: path, chainId: chainId, createFolders: createFolders)
-        } catch let e as JournalError {
-            throw e
-        } catch let e as JournalProblem {
-            throw e
-        } catch {
-            throw JournalProblem(path: path, error)
+    public init(path: String, chainId: UInt64? = nil, createFolders: Bool = true) throws {
+        /// Anything but a chain mismatch or a problem already worded becomes a `JournalProblem`.
+        func worded(_ error: any Error) -> any Error {
+            if error is JournalError || error is JournalProblem { return error }
+            return JournalProblem(path: path, error)
         }
-    }
-
-    private init(opening path: String, chainId: UInt64?, createFolders: Bool) throws {
         let dir = (path as NSString).deletingLastPathComponent
         if !dir.isEmpty {
             var isDir: ObjCBool = false
@@ -198,8 +191,12 @@ public final class AlarmJournal: Sendable {
             if exists, !isDir.boolValue { throw JournalProblem(path: path, kind: .notAFolder) }
             if !exists {
                 guard createFolders else { throw JournalProblem(path: path, kind: .folderMissing) }
-                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true,
-                                                        attributes: [.posixPermissions: 0o700])
+                do {
+                    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true,
+                                                            attributes: [.posixPermissions: 0o700])
+                } catch {
+                    throw worded(error)
+                }
             }
         }
         var config = Configuration()
@@ -212,8 +209,12 @@ public final class AlarmJournal: Sendable {
             guard mode == "wal" else { throw DatabaseError(message: "could not switch the journal to WAL mode") }
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
-        db = try DatabaseQueue(path: path, configuration: config)
-        try Self.migrator.migrate(db)
+        do {
+            db = try DatabaseQueue(path: path, configuration: config)
+            try Self.migrator.migrate(db)
+        } catch {
+            throw worded(error)
+        }
         self.path = path
         self.session = UUID().uuidString
         var chain = chainId

@@ -29,7 +29,7 @@ public enum PlainWords {
                                                ("connect timed out", .timeout), ("the connection timed out", .timeout)]
                 for (prefix, kind) in kinds where why.hasPrefix(prefix) { return (kind, why) }
                 return classify(raw: why).map { ($0.kind, why) } ?? (.closed, e.description)
-            case .malformedFrame(let why) where why.contains("larger than the maximum"):
+            case .malformedFrame(let why) where why.contains("larger than the maximum") || why.contains("answer was due"):
                 return (.oversizedFrame, e.description)
             default:
                 return (.other, e.description)

@@ -144,7 +144,7 @@ public enum DashboardView {
         }
         var segments: [(text: String, role: StyleRole, priority: Int)] = []
         segments.append(("gridtop", .title, 0))
-        if let site = s.site, !site.isEmpty { segments.append((SafeText.sanitize(site, limit: 32), .title, 3)) }
+        if let site = s.site, !site.isEmpty { segments.append((SafeText.sanitize(site, limit: 32), .title, 2)) }
         // Standing conditions (e.g. --any-contract, every node on the wrong chain) are never dropped.
         for b in s.banners { segments.append((" \(c.options.warnMark) " + SafeText.sanitize(b) + " ", .banner, 0)) }
         segments.append(("chain " + (s.chainId.map { String($0) } ?? "?"), .header, 2))

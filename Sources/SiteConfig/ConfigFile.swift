@@ -337,9 +337,12 @@ struct TOMLLocator {
             while j < l.count {
                 let c = l[j]
                 if c == "#" { break }
-                if c == "[" { depth += 1 }
-                if c == "]" { depth -= 1; if depth <= 0 { return (f.line + 1, f.valueColumn + 1) } }
-                if depth == 1, c != " ", c != "\t", c != "," {
+                if c == "[" {
+                    depth += 1
+                } else if c == "]" {
+                    depth -= 1
+                    if depth <= 0 { return (f.line + 1, f.valueColumn + 1) }
+                } else if depth == 1, c != " ", c != "\t", c != "," {
                     seen += 1
                     if seen == index { return (i + 1, j + 1) }
                     // Skip this element.

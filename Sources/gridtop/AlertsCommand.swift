@@ -22,6 +22,10 @@ struct AlertsCommand: AsyncParsableCommand {
     var toBlock: String?
     @Flag(help: "Keep following the chain live (the default without --to-block).")
     var follow = false
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "An audit (--to-block) with no node connected for this long stops and names the blocks it could not cover (exit 1).",
+        valueName: "duration"))
+    var giveUpAfter: DurationArgument = DurationArgument(.seconds(30))
     @Option(help: ArgumentHelp(
         "Alarm journal (SQLite) path, shared with the dashboards and `gridtop alarms`; default when following live: the config file's journal, else $XDG_DATA_HOME/gridtop/chain-<id>.sqlite. An audit (--to-block) journals only with --db.",
         valueName: "path"))
@@ -29,6 +33,7 @@ struct AlertsCommand: AsyncParsableCommand {
 
     func validate() throws {
         if let d = duration, d.duration <= .zero { throw ValidationError("--for must be a positive duration such as 90s or 5m") }
+        if giveUpAfter.duration <= .zero { throw ValidationError("--give-up-after must be a positive duration such as 30s") }
         if let t = toBlock, t != "head", UInt64(t) == nil { throw ValidationError("--to-block takes a block number or 'head', got \(t)") }
         if follow && toBlock != nil { throw ValidationError("--follow and --to-block exclude each other") }
         if let f = fromBlock, let t = toBlock.flatMap(UInt64.init), t < f {
@@ -58,20 +63,38 @@ struct AlertsCommand: AsyncParsableCommand {
         if journalling { try await service.enableJournal(dbPath: site.journal, chainId: site.chainId) }
         let limit = duration?.duration
         var until: UInt64?
-        if let t = toBlock { until = try t == "head" ? await client.currentHead() : UInt64(t)! }
+        if let t = toBlock {
+            if t == "head" {
+                do {
+                    until = try await client.currentHead()
+                } catch {
+                    throw CommandFailure("--to-block head: no node told its head: \(PlainWords.describe(error))")
+                }
+            } else {
+                until = UInt64(t)!
+            }
+        }
         let stop = until
+        let patience = giveUpAfter.duration
         let ended: AlertsEnd = try await withThrowingTaskGroup(of: AlertsEnd.self) { group in
             group.addTask { try await service.run(client: client, until: stop); return .done }
-            group.addTask { _ = await Signals.wait(); return .done }
+            group.addTask { _ = await Signals.wait(); return stop == nil ? .done : .interrupted }
             if let limit { group.addTask { try await Task.sleep(for: limit); return .timeUp } }
             group.addTask {
                 // Conditions under which running on cannot help: every node on the wrong chain,
                 // the journal failed. A script gets a non-zero exit and one line.
+                var lastConnected = ContinuousClock.now
                 while true {
                     try await Task.sleep(for: .milliseconds(500))
                     let s = await service.standing()
                     if let b = s.banners.first(where: { $0.hasPrefix("WRONG CHAIN") || $0.hasPrefix("NO JOURNAL") }) {
                         return .failed(b)
+                    }
+                    // An audit cannot finish without a node: after `patience` without one it says what it missed.
+                    if s.nodes.isEmpty || s.nodes.contains(where: { $0.connection == .connected }) {
+                        lastConnected = .now
+                    } else if stop != nil, ContinuousClock.now - lastConnected >= patience {
+                        return .gaveUp
                     }
                 }
             }
@@ -79,8 +102,28 @@ struct AlertsCommand: AsyncParsableCommand {
             group.cancelAll()
             return first
         }
+        if let stop {
+            // An audit is complete only if every block of its range was examined.
+            let range = (fromBlock ?? 0)...max(fromBlock ?? 0, stop)
+            let missing = client.coverage.value.missing(in: range)
+            if case .failed(let why) = ended { throw CommandFailure(why) }
+            if !missing.isEmpty {
+                let s = await service.standing()
+                let why: String
+                switch ended {
+                case .gaveUp: why = "no node connected for \(patience)"
+                case .timeUp: why = "--for \(limit.map { "\($0)" } ?? "") ran out"
+                case .interrupted: why = "interrupted"
+                default: why = "stopped"
+                }
+                let nodes = s.nodes.map { "\($0.name): \($0.lastError ?? $0.connection.rawValue)" }.joined(separator: "; ")
+                throw CommandFailure("audit incomplete (\(why)): \(BlockCoverage.count(missing)) of \(range.count) blocks not covered: "
+                    + "\(BlockCoverage.describe(missing)); nodes: \(nodes)")
+            }
+            return
+        }
         switch ended {
-        case .done: return
+        case .done, .gaveUp, .interrupted: return
         case .failed(let why): throw CommandFailure(why)
         case .timeUp:
             let s = await service.standing()
@@ -91,7 +134,7 @@ struct AlertsCommand: AsyncParsableCommand {
         }
     }
 
-    enum AlertsEnd: Sendable { case done, timeUp, failed(String) }
+    enum AlertsEnd: Sendable { case done, timeUp, gaveUp, interrupted, failed(String) }
 
     static func text(_ t: AlarmTransition) -> String {
         let a = t.alarm

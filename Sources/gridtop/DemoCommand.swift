@@ -36,7 +36,7 @@ struct DemoCommand: AsyncParsableCommand {
         var options = site.operatorOptions(screen: screen)
         options.journalPath = dbPath
         try await Dashboard.run(client: client, monitor: monitor, options: options,
-                                who: Operator.name(site), journal: (dbPath, simulation.chainId))
+                                who: Operator.resolve(site), journal: (dbPath, simulation.chainId))
         await network.stop()
     }
 }
@@ -59,7 +59,7 @@ struct WatchCommand: AsyncParsableCommand {
         monitor.site = site.site
         monitor.banners = ledger.banners
         try await Dashboard.run(client: ledger.clientConfiguration(site), monitor: monitor,
-                                options: site.operatorOptions(screen: screen), who: Operator.name(site),
+                                options: site.operatorOptions(screen: screen), who: Operator.resolve(site),
                                 journal: (site.journal, site.chainId))
     }
 }
@@ -106,7 +106,7 @@ enum Dashboard {
 /// Who is at the keyboard: recorded with every action.
 enum Operator {
     /// `GRIDTOP_OPERATOR`, then the config file's `operator`, then the login name.
-    static func name(_ site: SiteConfiguration) -> String {
+    static func resolve(_ site: SiteConfiguration) -> String {
         let env = ProcessInfo.processInfo.environment
         if let n = env["GRIDTOP_OPERATOR"], !n.isEmpty { return n }
         if let n = site.operatorName { return n }

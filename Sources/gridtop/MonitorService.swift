@@ -167,6 +167,8 @@ actor MonitorService {
         do {
             try journal?.record(transitions)
         } catch {
+            // Standing, not a passing warning: nothing after this is durable until it is fixed.
+            monitor.addBanner("NO JOURNAL: \(error)")
             _ = monitor.apply(.warning("alarm journal: write failed, \(transitions.count) transitions not journalled: \(error)"), now: now)
         }
         for t in transitions { sink(t) }

@@ -175,9 +175,9 @@ final class TrustBoundaryViewTests: XCTestCase {
         var opts = RenderOptions()
         opts.clockZone = ClockZone(name: "CET", offsetSeconds: 3600, change: (at: 2_000_000_000, offsetSeconds: 7200, name: "CEST"))
         var s = ScreenFixtures.state([.overview], width: 160, height: 48)
-        s.now = 1_794_038_400  // 2026-11-06 00:00:00 UTC
+        s.now = 1_794_038_400  // 08:00:00 UTC
         let header = ScreenFixtures.render(s, options: opts).lines(trimTrailing: true)[0]
-        XCTAssertTrue(header.contains("01:00:00 CET"), header)
+        XCTAssertTrue(header.contains("09:00:00 CET"), header)
         XCTAssertEqual(opts.clockZone?.offset(at: 2_000_000_001).1, "CEST")
     }
 

@@ -19,8 +19,11 @@ final class SiteConfigTests: XCTestCase {
         do {
             _ = try parse(text, env: env)
             return nil
+        } catch let e as ConfigError {
+            return e
         } catch {
-            return error
+            XCTFail("not a ConfigError: \(error)")
+            return nil
         }
     }
 
