@@ -9,6 +9,7 @@
 //   ControlRoom (the application core: one input stream → monitor → journal → sink and display)
 //     ──state──▶ OperatorTUI (ScreenData → cell buffer → ncursesw)
 //   GridSimulator (the embedded simulated network, served over real WebSockets)
+//   SiteConfig (the site's config.toml: nodes, metering contracts, journal, operator, theme)
 //   gridtop (thin executable: argument parsing and wiring of front ends over ControlRoom)
 import PackageDescription
 
@@ -59,6 +60,10 @@ let package = Package(
         ),
         .target(name: "Alerts", dependencies: ["ChainCore", "GridCore"]),
         .target(
+            name: "SiteConfig",
+            dependencies: ["ChainCore", "LedgerClient", .product(name: "TOMLKit", package: "TOMLKit")]
+        ),
+        .target(
             name: "AlarmJournal",
             dependencies: ["ChainCore", "GridCore", "Alerts", .product(name: "GRDB", package: "GRDB.swift")]
         ),
@@ -72,7 +77,7 @@ let package = Package(
         .executableTarget(
             name: "gridtop",
             dependencies: [
-                "ChainCore", "GridCore", "LedgerClient", "GridSimulator", "Alerts", "AlarmJournal", "ControlRoom", "OperatorTUI",
+                "ChainCore", "GridCore", "LedgerClient", "GridSimulator", "Alerts", "AlarmJournal", "ControlRoom", "OperatorTUI", "SiteConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -104,6 +109,7 @@ let package = Package(
         ),
         .testTarget(name: "AlertsTests", dependencies: ["Alerts"]),
         .testTarget(name: "ControlRoomTests", dependencies: ["ControlRoom", "AlarmJournal", "Alerts", "GridCore", "ChainCore"]),
+        .testTarget(name: "SiteConfigTests", dependencies: ["SiteConfig"]),
         .testTarget(name: "AlarmJournalTests", dependencies: ["AlarmJournal", "gridtop"]),
         .testTarget(name: "OperatorTUITests", dependencies: ["OperatorTUI"], exclude: ["Golden"]),
         .testTarget(name: "EndToEndTests", dependencies: ["gridtop"]),

@@ -26,6 +26,7 @@ trap cleanup EXIT
 for _ in $(seq 100); do [ "$(grep -c '^ws://' "$TMP/urls.txt" || true)" -ge 4 ] && break; sleep 0.2; done
 ARGS=()
 for u in $(grep '^ws://' "$TMP/urls.txt"); do ARGS+=(--node "$u"); done
+ARGS+=(--contract "$(sed -n 's/^contract //p' "$TMP/urls.txt")")
 tmux new-session -d -s "$SESSION" -x 160 -y 48 "exec $BIN watch ${ARGS[*]} --db $TMP/idle.sqlite"
 PID=$(tmux display -p -t "$SESSION" '#{pane_pid}')
 sleep "$WARMUP"

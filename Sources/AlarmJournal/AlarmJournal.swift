@@ -30,6 +30,54 @@ public enum JournalError: Error, CustomStringConvertible, Equatable {
     }
 }
 
+/// A journal that cannot be used, in plain words: one line naming the file and what to do.
+public struct JournalProblem: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: Sendable, Equatable {
+        case folderMissing, notAFolder, cannotOpen(String), diskFull, readOnly
+    }
+    public var path: String
+    public var kind: Kind
+
+    public init(path: String, kind: Kind) { self.path = path; self.kind = kind }
+
+    init(path: String, _ error: any Error) {
+        self.path = path
+        if let e = error as? DatabaseError {
+            switch e.resultCode {
+            case .SQLITE_FULL: kind = .diskFull
+            case .SQLITE_READONLY, .SQLITE_PERM: kind = .readOnly
+            default: kind = .cannotOpen(e.message ?? "\(e.resultCode)")
+            }
+        } else if let e = error as? CocoaError {
+            kind = e.code == .fileWriteOutOfSpace ? .diskFull : .cannotOpen(e.underlying ?? "cannot create its folder")
+        } else {
+            kind = .cannotOpen("\(error)")
+        }
+    }
+
+    public var description: String {
+        let dir = (path as NSString).deletingLastPathComponent
+        switch kind {
+        case .folderMissing:
+            return "alarm journal \(path): the folder \(dir) does not exist; create it or give another --db"
+        case .notAFolder:
+            return "alarm journal \(path): \(dir) is a file, not a folder; give another --db"
+        case .cannotOpen(let why):
+            return "alarm journal \(path) cannot be opened or created (\(why)); check the path and its permissions, or give another --db"
+        case .diskFull:
+            return "alarm journal \(path): the disk is full; free space on it (transitions are not durable until then)"
+        case .readOnly:
+            return "alarm journal \(path) cannot be written (read-only or no permission); fix its permissions or give another --db"
+        }
+    }
+}
+
+private extension CocoaError {
+    var underlying: String? {
+        (userInfo[NSUnderlyingErrorKey] as? NSError).map { String(cString: strerror(Int32($0.code))) }
+    }
+}
+
 /// Where a chain's journal lives: `$XDG_DATA_HOME/gridtop/chain-<id>.sqlite`
 /// (default `~/.local/share/gridtop/chain-<id>.sqlite`); `--db PATH` overrides.
 public enum JournalLocation {
@@ -125,13 +173,31 @@ public final class AlarmJournal: Sendable {
         return m
     }
 
-    /// Opens (creating folders, file and schema as needed) the journal at `path`.
-    /// With `chainId`, a journal written for another chain is refused.
-    public init(path: String, chainId: UInt64? = nil) throws {
+    /// Opens (creating the file and schema as needed) the journal at `path`. With `createFolders`
+    /// (the default XDG location) missing folders are made; an explicit `--db` in a folder that
+    /// does not exist is an error (`JournalProblem.folderMissing`), never created silently.
+    /// With `chainId`, a journal written for another chain is refused. Errors are `JournalProblem`
+    /// (one line in plain words) or `JournalError`.
+    public init(path: String, chainId: UInt64? = nil, createFolders: Bool = true) throws {
+        /// Anything but a chain mismatch or a problem already worded becomes a `JournalProblem`.
+        func worded(_ error: any Error) -> any Error {
+            if error is JournalError || error is JournalProblem { return error }
+            return JournalProblem(path: path, error)
+        }
         let dir = (path as NSString).deletingLastPathComponent
         if !dir.isEmpty {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
+            var isDir: ObjCBool = false
+            let exists = FileManager.default.fileExists(atPath: dir, isDirectory: &isDir)
+            if exists, !isDir.boolValue { throw JournalProblem(path: path, kind: .notAFolder) }
+            if !exists {
+                guard createFolders else { throw JournalProblem(path: path, kind: .folderMissing) }
+                do {
+                    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true,
+                                                            attributes: [.posixPermissions: 0o700])
+                } catch {
+                    throw worded(error)
+                }
+            }
         }
         var config = Configuration()
         config.busyMode = .timeout(5)
@@ -143,8 +209,12 @@ public final class AlarmJournal: Sendable {
             guard mode == "wal" else { throw DatabaseError(message: "could not switch the journal to WAL mode") }
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
-        db = try DatabaseQueue(path: path, configuration: config)
-        try Self.migrator.migrate(db)
+        do {
+            db = try DatabaseQueue(path: path, configuration: config)
+            try Self.migrator.migrate(db)
+        } catch {
+            throw worded(error)
+        }
         self.path = path
         self.session = UUID().uuidString
         var chain = chainId
@@ -168,9 +238,13 @@ public final class AlarmJournal: Sendable {
     public func append(_ transitions: [AlarmTransition], recordedAt: Double = Date().timeIntervalSince1970) throws -> [Int64] {
         guard !transitions.isEmpty else { return [] }
         var seqs: [Int64] = []
-        try db.inTransaction(.immediate) { db in
-            seqs = try transitions.map { try Self.insert($0, session: session, recordedAt: recordedAt, db: db) }
-            return .commit
+        do {
+            try db.inTransaction(.immediate) { db in
+                seqs = try transitions.map { try Self.insert($0, session: session, recordedAt: recordedAt, db: db) }
+                return .commit
+            }
+        } catch let e as DatabaseError {
+            throw JournalProblem(path: path, e)
         }
         return seqs
     }

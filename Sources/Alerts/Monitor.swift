@@ -41,6 +41,10 @@ public struct MonitorConfiguration: Sendable {
     /// ranking is refreshed while the segment stays suspect.
     public var suspectsShown = 5
     public var suspectRefreshIntervals: UInt64 = 4
+    /// The site's name (the config file's `site`), shown in the screen's header.
+    public var site: String? = nil
+    /// Conditions of the whole run the operator must see at all times (e.g. `--any-contract`).
+    public var banners: [String] = []
     public init() {}
 }
 
@@ -60,6 +64,11 @@ public struct Monitor: Sendable {
     public private(set) var nodes: [NodeStatus] = []
     public private(set) var recentBlocks: [BlockRow] = []
     public private(set) var warnings: [String] = []
+    private var standingBanners: [String] = []
+    /// Nodes (by endpoint) that were connected at least once.
+    public private(set) var reachedNodes: Set<String> = []
+    /// Logs from contracts other than the configured metering contracts, ignored so far.
+    public private(set) var ignoredLogs = 0
     public private(set) var intervalSeconds: UInt32 = 900
     /// The newest settled interval and its per-stage flows.
     public private(set) var settledInterval: UInt64?
@@ -147,6 +156,7 @@ public struct Monitor: Sendable {
             return []
         case .nodes(let statuses):
             nodes = statuses
+            for n in statuses where n.connection == .connected { reachedNodes.insert(n.endpoint) }
             return checkNodes(now: now)
         case .reorg(let r):
             if r.beyondLimit {
@@ -291,6 +301,7 @@ public struct Monitor: Sendable {
                 book.clear(.deepReorg, asset: Self.chainAsset, now: now, message: "\(configuration.deepReorgClearBlocks) blocks since the reorg at #\(d)")
             }
         }
+        ignoredLogs += block.ignoredLogs
         var row = BlockRow(number: h.number, hash: h.hash, proposer: h.miner, timestamp: h.timestamp,
                            readings: 0, registrations: 0, transfers: 0, rejected: block.rejectedLogs)
         for e in block.events {
@@ -656,11 +667,27 @@ public struct Monitor: Sendable {
     // MARK: Output
 
     public func snapshot(now: Double) -> MonitorSnapshot {
-        MonitorSnapshot(chainId: chainId, simulated: configuration.simulated, head: head, headSeenAt: headSeenAt,
-                        nodes: nodes, settledInterval: settledInterval, intervalSeconds: intervalSeconds,
-                        stages: stageFlows, recentBlocks: recentBlocks, alarms: book.visible, warnings: warnings, now: now,
-                        inhibited: book.inhibited, shelved: book.shelved, outOfService: book.outOfService,
-                        kpis: book.kpis(now: now), suspects: suspects, consensus: consensus)
+        var s = MonitorSnapshot(chainId: chainId, simulated: configuration.simulated, head: head, headSeenAt: headSeenAt,
+                                nodes: nodes, settledInterval: settledInterval, intervalSeconds: intervalSeconds,
+                                stages: stageFlows, recentBlocks: recentBlocks, alarms: book.visible, warnings: warnings, now: now,
+                                inhibited: book.inhibited, shelved: book.shelved, outOfService: book.outOfService,
+                                kpis: book.kpis(now: now), suspects: suspects, consensus: consensus)
+        s.site = configuration.site
+        s.banners = banners
+        s.ignoredLogs = ignoredLogs
+        return s
+    }
+
+    /// Adds a standing condition found while running (e.g. the journal could not be opened).
+    public mutating func addBanner(_ text: String) {
+        if !standingBanners.contains(text) { standingBanners.append(text) }
+    }
+
+    /// The run's standing conditions: the configured banners, those found while running, and every node on the wrong chain.
+    public var banners: [String] {
+        var out = configuration.banners + standingBanners
+        if let wrong = WrongChain.banner(nodes: nodes, expected: chainId) { out.append(wrong) }
+        return out
     }
 }
 

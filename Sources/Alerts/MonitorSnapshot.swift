@@ -114,6 +114,13 @@ public struct MonitorSnapshot: Sendable, Equatable {
     /// The latest consensus probe, as the monitor judged it.
     public var consensus: ConsensusHealth?
 
+    /// The site's name, if configured.
+    public var site: String? = nil
+    /// Standing conditions shown as a banner at all times (`--any-contract`, every node on the wrong chain).
+    public var banners: [String] = []
+    /// Logs from contracts other than the configured metering contracts, ignored since the start.
+    public var ignoredLogs = 0
+
     public var inhibitedCount: Int { inhibited.count }
 
     public init(chainId: UInt64? = nil, simulated: Bool = false, head: BlockHeader? = nil, headSeenAt: Double? = nil,
@@ -128,5 +135,16 @@ public struct MonitorSnapshot: Sendable, Equatable {
         self.nodes = nodes; self.settledInterval = settledInterval; self.intervalSeconds = intervalSeconds
         self.stages = stages; self.recentBlocks = recentBlocks; self.alarms = alarms; self.warnings = warnings
         self.now = now
+    }
+}
+
+/// Every configured node refused for reporting another chain id: nothing can be shown.
+public enum WrongChain {
+    /// The banner text, or nil while at least one node is usable (or none is configured).
+    public static func banner(nodes: [NodeStatus], expected: UInt64?) -> String? {
+        guard !nodes.isEmpty, nodes.allSatisfy({ $0.connection == .refused }) else { return nil }
+        let got = Set(nodes.compactMap(\.chainId)).sorted().map(String.init).joined(separator: ", ")
+        return "WRONG CHAIN: every node reports chain id \(got.isEmpty ? "?" : got)"
+            + (expected.map { ", expected \($0); check --chain-id or the nodes" } ?? "")
     }
 }

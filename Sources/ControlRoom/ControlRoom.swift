@@ -111,6 +111,12 @@ public actor ControlRoom {
         }
     }
 
+    /// For a headless caller deciding its exit: the node statuses, whether any node was ever
+    /// reached, and the standing conditions (every node on the wrong chain, a journal that failed).
+    public func standing() -> (nodes: [NodeStatus], reached: Bool, banners: [String]) {
+        (monitor.nodes, !monitor.reachedNodes.isEmpty, monitor.banners)
+    }
+
     // MARK: Journal
 
     /// Journals every transition. Opens now when the chain id is known (demo,
@@ -130,6 +136,8 @@ public actor ControlRoom {
             let (link, book) = try JournalLink.open(chainId: chainId, dbPath: dbPath, policies: monitor.configuration.alarmPolicies)
             attach(link, book)
         } catch {
+            // Not silent: a standing banner on screen, and a headless caller exits on it (`standing()`).
+            monitor.addBanner("NO JOURNAL: \(error)")
             warn("alarm journal: cannot open: \(error)")
         }
     }
@@ -262,6 +270,8 @@ public actor ControlRoom {
         do {
             try journal?.record(transitions)
         } catch {
+            // Standing, not a passing warning: nothing after this is durable until it is fixed.
+            monitor.addBanner("NO JOURNAL: \(error)")
             warn("alarm journal: write failed, \(transitions.count) transitions not journalled: \(error)")
         }
         for t in transitions { sink(t) }

@@ -18,7 +18,9 @@ struct JournalLink: Sendable {
 
     /// Opens the chain's journal (`dbPath` overrides the XDG location) and rebuilds the alarm set from it.
     static func open(chainId: UInt64, dbPath: String?, policies: [AlarmKind: AlarmPolicy]) throws -> (JournalLink, AlarmBook) {
-        let journal = try AlarmJournal(path: JournalLocation.path(chainId: chainId, override: dbPath), chainId: chainId)
+        // An explicit path (--db, the config's journal) must be in a folder that exists; the XDG default is made.
+        let journal = try AlarmJournal(path: JournalLocation.path(chainId: chainId, override: dbPath), chainId: chainId,
+                                       createFolders: dbPath == nil)
         let (book, last) = try journal.restore(policies: policies)
         return (JournalLink(journal: journal, lastForeignSeq: last), book)
     }

@@ -6,9 +6,13 @@ public struct ChainBlock: Sendable, Equatable {
     public var events: [LocatedEvent]
     /// Logs in the block that claimed to be grid events but could not be decoded.
     public var rejectedLogs: Int
+    /// Logs in the block from a contract that is not a configured metering contract: they
+    /// changed nothing (the trust boundary), and are only counted. A node honouring the
+    /// address filter never sends any; a count above zero names a node that does not.
+    public var ignoredLogs: Int
 
-    public init(header: BlockHeader, events: [LocatedEvent], rejectedLogs: Int = 0) {
-        self.header = header; self.events = events; self.rejectedLogs = rejectedLogs
+    public init(header: BlockHeader, events: [LocatedEvent], rejectedLogs: Int = 0, ignoredLogs: Int = 0) {
+        self.header = header; self.events = events; self.rejectedLogs = rejectedLogs; self.ignoredLogs = ignoredLogs
     }
 }
 

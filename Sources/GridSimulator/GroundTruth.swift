@@ -84,12 +84,14 @@ public struct GroundTruth: Sendable, Equatable {
     public var historyIntervals = 0
     /// Unix start of interval 0 (simulated time).
     public var epoch: UInt64 = SimulationConfig.epoch
+    /// The metering contract every grid event of the simulated chain comes from (give it to `--contract`).
+    public var contract: Address = SimulatedNetwork.meteringContract
 
     public init(chainId: UInt64, seed: UInt64, intervalSeconds: UInt32, incidents: [Incident]) {
         self.chainId = chainId; self.seed = seed; self.intervalSeconds = intervalSeconds; self.incidents = incidents
     }
 
-    /// `{"schema":1,"chainId":N,"seed":N,"intervalSeconds":900,"scenario":…,"historyIntervals":N,"epoch":N,"incidents":[…]}`.
+    /// `{"schema":1,"chainId":N,"seed":N,"intervalSeconds":900,"scenario":…,"historyIntervals":N,"epoch":N,"contract":"0x…","incidents":[…]}`.
     public var json: JSON {
         [
             "schema": .int(Self.schema),
@@ -99,6 +101,7 @@ public struct GroundTruth: Sendable, Equatable {
             "scenario": scenario.map(JSON.string) ?? .null,
             "historyIntervals": .int(historyIntervals),
             "epoch": .number(String(epoch)),
+            "contract": .string(contract.hex),
             "incidents": .array(incidents.map(\.json)),
         ]
     }

@@ -48,6 +48,10 @@ public struct LedgerClientConfiguration: Sendable {
     public var connectTimeout: Duration = .seconds(5)
     /// Largest WebSocket frame and message, or HTTP response body, accepted from a node.
     public var maxFrameSize: Int = 16 << 20
+    /// The most one answer may ever be: an `eth_getLogs` answer over `maxFrameSize` (a dense
+    /// block) is asked again, for fewer blocks, on a second connection with this limit; a single
+    /// block whose logs exceed it cannot be fetched (and an audit says which). 256 MiB.
+    public var maxFrameSizeHardCap: Int = 256 << 20
     /// How often `.nodes([NodeStatus])` is emitted.
     public var statusEvery: Duration = .seconds(1)
 

@@ -27,6 +27,8 @@ import Logging
 public final class LedgerClient: Sendable {
     public let configuration: LedgerClientConfiguration
     let logger: Logger
+    /// Heights whose grid logs were all fetched and emitted so far (an audit checks it is complete).
+    public let coverage = CoverageRecord()
 
     public init(configuration: LedgerClientConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -47,7 +49,7 @@ public final class LedgerClient: Sendable {
     public func run(_ emit: @escaping @Sendable (LedgerUpdate) async -> Void,
                     health: (@Sendable (ConsensusHealth) async -> Void)?) async throws {
         guard !configuration.nodes.isEmpty else { throw LedgerClientError.noNodes }
-        let hub = LedgerHub(configuration: configuration, logger: logger, emit: emit)
+        let hub = LedgerHub(configuration: configuration, logger: logger, coverage: coverage, emit: emit)
         let configuration = self.configuration
         let logger = self.logger
         await withTaskGroup(of: Void.self) { group in

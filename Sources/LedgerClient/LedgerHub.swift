@@ -61,8 +61,12 @@ actor LedgerHub {
     private var batchSize: Int { max(1, min(configuration.batchSize, RPCBatching.maxBatch)) }
     private let filterTopics: JSON
     private let filterAddress: JSON?
+    /// Heights fully examined (see `BlockCoverage`).
+    private let coverage: CoverageRecord?
 
-    init(configuration: LedgerClientConfiguration, logger: Logger, emit: @escaping @Sendable (LedgerUpdate) async -> Void) {
+    init(configuration: LedgerClientConfiguration, logger: Logger, coverage: CoverageRecord? = nil,
+         emit: @escaping @Sendable (LedgerUpdate) async -> Void) {
+        self.coverage = coverage
         self.configuration = configuration
         self.logger = logger
         self.emit = emit
@@ -312,7 +316,7 @@ actor LedgerHub {
         nodes[i].connection = nil
         nodes[i].head = nil
         if nodes[i].status.connection != .refused { nodes[i].status.connection = .disconnected }
-        if let error { nodes[i].status.lastError = scrub(i, "\(error)") }
+        if let error { nodes[i].status.lastError = scrub(i, PlainWords.describe(error)) }
         if followed == i { followed = nil }
         wake()
     }
@@ -487,9 +491,23 @@ actor LedgerHub {
     static let backfillAnswerLogs = 4096
 
     /// Emits every block in `from...head.number` that holds grid events, then `head`.
+    ///
+    /// Blocks are emitted as their range's answer arrives (in height order), and each answered
+    /// range is recorded in `coverage`: a sync that fails half-way keeps what it did, and the
+    /// next one resumes above the tip instead of starting again. An answer over the frame limit
+    /// (a dense block: a bulk-loaded interval of readings is tens of megabytes) is asked again on
+    /// a wide connection to the same node whose limit is `maxFrameSizeHardCap`; ranges shrink to
+    /// one block before a single block's logs are declared too large to fetch.
     private func backfill(from: UInt64, to head: BlockHeader, via src: Source) async throws {
-        var groups: [Bytes32: (number: UInt64, logs: [GridLog])] = [:]
-        if from <= head.number {
+        var wide: (conn: any RPCTransport, runner: Task<Void, Never>)?
+        defer {
+            if let w = wide {
+                Task { await w.conn.close(.disconnected("dense backfill done")) }
+                w.runner.cancel()
+            }
+        }
+        var via = src
+        if from < head.number {
             // Ranges are asked for in order, up to `backfillDepth` at a time, and their answers
             // taken in the same order: a refused range drops the ones after it and is asked
             // again, smaller, so every block is covered exactly once.
@@ -501,15 +519,18 @@ actor LedgerHub {
             let answerTarget = min(Self.backfillAnswerLogs, max(64, configuration.maxFrameSize / 4 / 1024))
             var inFlight: [(start: UInt64, end: UInt64, answer: Task<[GridLog], any Error>)] = []
             defer { for f in inFlight { f.answer.cancel() } }
-            let conn = src.conn
-            while next <= head.number || !inFlight.isEmpty {
-                while inFlight.count < Self.backfillDepth, next <= head.number {
-                    let end = min(head.number, next + min(span, logRange) - 1)
+            var wideOpens = 0
+            // The head's own height is fetched by hash at the end (a range answer may predate a reorg).
+            let last = head.number - 1
+            while next <= last || !inFlight.isEmpty {
+                while inFlight.count < Self.backfillDepth, next <= last {
+                    let end = min(last, next + min(span, logRange) - 1)
                     var filter: [String: JSON] = [
                         "fromBlock": .string(Hex.quantity(next)), "toBlock": .string(Hex.quantity(end)), "topics": filterTopics,
                     ]
                     if let filterAddress { filter["address"] = filterAddress }
                     let f = JSON.object(filter)
+                    let conn = via.conn
                     inFlight.append((next, end, Task { try await conn.getLogs(f) }))
                     next = end + 1
                 }
@@ -527,11 +548,36 @@ actor LedgerHub {
                     next = start
                     continue
                 } catch {
-                    // A timeout may be an answer too big to send in time: ask for less next time.
-                    if logRange > 1 { logRange = max(1, logRange / 2) }
-                    goodRanges = 0
-                    throw error
+                    let reason = await via.conn.closeReason
+                    guard !(error is CancellationError), !Task.isCancelled,
+                          PlainWords.explain(reason ?? error).kind == .oversizedFrame else {
+                        // A timeout may be an answer too big to send in time: ask for less next time.
+                        if logRange > 1 { logRange = max(1, logRange / 2) }
+                        goodRanges = 0
+                        throw error
+                    }
+                    // Over the frame limit: the connection is gone. Ask again, on a wide connection,
+                    // for fewer blocks; a single block over the hard cap cannot be fetched at all.
+                    for f in inFlight { f.answer.cancel() }
+                    inFlight = []
+                    let asked = end - start + 1
+                    if wide != nil, asked == 1 {
+                        throw LedgerClientError.malformedFrame(
+                            "the grid logs of block \(start) are larger than the hard cap of \(configuration.maxFrameSizeHardCap) bytes per answer; they cannot be fetched")
+                    }
+                    span = max(1, asked / 4)
+                    wideOpens += 1
+                    guard wideOpens <= 64 else { throw error }
+                    if let w = wide { w.runner.cancel() }
+                    logger.info("eth_getLogs answer over the frame limit; asking again on a wide connection",
+                                metadata: ["from": "\(start)", "blocks": "\(span)", "limit": "\(configuration.maxFrameSizeHardCap)"])
+                    let w = try await openWide(src.index)
+                    wide = w
+                    via = Source(index: src.index, conn: w.conn)
+                    next = start
+                    continue
                 }
+                var groups: [Bytes32: (number: UInt64, logs: [GridLog])] = [:]
                 for item in items {
                     guard let block = item.block else {
                         logger.warning("log without a block reference ignored")
@@ -540,6 +586,19 @@ actor LedgerHub {
                     guard block.number >= start, block.number <= end else { continue }
                     groups[block.hash, default: (block.number, [])].logs.append(item)
                 }
+                let ordered = groups.sorted { $0.value.number < $1.value.number }
+                let hdrs = try await headers(byHash: ordered.map(\.key), via: via)
+                // Coverage grows in step with what was emitted: the blocks between two emitted ones
+                // held no grid log, so they are covered once the next one is out (an audit that
+                // stops at a block inside this answer sees everything below it covered).
+                var covered = start
+                for (h, g) in zip(hdrs, ordered) {
+                    if h.number > covered { coverage?.insert(covered...(h.number - 1)) }
+                    covered = max(covered, h.number + 1)
+                    if let tip = window.tip, h.number <= tip.number { continue }
+                    await emitBlock(h, logs: g.value.logs)
+                }
+                if covered <= end { coverage?.insert(covered...end) }
                 let asked = end - start + 1
                 let perBlock = Double(items.count) / Double(asked)
                 let sized = perBlock > 0 ? UInt64(max(1, min(Double(UInt32.max), Double(answerTarget) / perBlock))) : UInt64(UInt32.max)
@@ -552,25 +611,33 @@ actor LedgerHub {
                 }
             }
         }
-        // At the head's height only the head itself counts (the range answer may predate a reorg).
-        groups = groups.filter { $0.value.number != head.number || $0.key == head.hash }
-        let ordered = groups.sorted { $0.value.number < $1.value.number }
-        var hdrs = try await headers(byHash: ordered.map(\.key), via: src)
-        var logsPerBlock = ordered.map(\.value.logs)
-        if groups[head.hash] == nil {
-            hdrs.append(head)
-            logsPerBlock.append(contentsOf: try await logs(forBlocks: [head.hash], via: src))
+        if window.tip.map({ head.number > $0.number }) ?? true {
+            let logs = try await logs(forBlocks: [head.hash], via: via)
+            await emitBlock(head, logs: logs[0])
         }
-        for (h, l) in zip(hdrs, logsPerBlock) {
-            if let tip = window.tip, h.number <= tip.number { continue }
-            await emitBlock(h, logs: l)
+    }
+
+    /// A second connection to node `i` whose frame limit is the hard cap, for answers too large
+    /// for the normal one (dense blocks). Closed by the caller.
+    private func openWide(_ i: Int) async throws -> (conn: any RPCTransport, runner: Task<Void, Never>) {
+        var cfg = configuration
+        cfg.maxFrameSize = configuration.maxFrameSizeHardCap
+        let conn = try makeTransport(for: configuration.nodes[i], configuration: cfg, logger: logger, onLatency: { _ in })
+        let runner = Task { await conn.run() }
+        do {
+            try await withDeadline(configuration.connectTimeout, what: "connect") { try await conn.waitOpen() }
+        } catch {
+            runner.cancel()
+            throw error
         }
+        return (conn, runner)
     }
 
     private func emitBlock(_ header: BlockHeader, logs: [GridLog]) async {
         var events: [LocatedEvent] = []
         events.reserveCapacity(logs.count)
         var rejected = 0
+        var ignored = 0
         var seen = Set<UInt32>()
         seen.reserveCapacity(logs.count)
         for item in logs {
@@ -583,7 +650,12 @@ actor LedgerHub {
                 continue
             }
             guard log.origin.blockHash == header.hash, !log.removed else { continue }
-            if !configuration.contracts.isEmpty, !configuration.contracts.contains(log.address) { continue }
+            // The trust boundary, checked again on decode: the node was asked for the metering
+            // contracts' logs only, but what it sends is untrusted. Another contract's log changes nothing.
+            if !configuration.contracts.isEmpty, !configuration.contracts.contains(log.address) {
+                ignored += 1
+                continue
+            }
             switch log.grid {
             case .none: continue
             case .event(let e):
@@ -599,7 +671,11 @@ actor LedgerHub {
         }
         events.sort { $0.origin.logIndex < $1.origin.logIndex }
         window.append(number: header.number, hash: header.hash)
-        await emit(.block(ChainBlock(header: header, events: events, rejectedLogs: rejected)))
+        coverage?.insert(header.number...header.number)
+        if ignored > 0 {
+            logger.warning("logs from other contracts ignored", metadata: ["block": "\(header.number)", "logs": "\(ignored)"])
+        }
+        await emit(.block(ChainBlock(header: header, events: events, rejectedLogs: rejected, ignoredLogs: ignored)))
     }
 
     // MARK: Fetching
@@ -665,6 +741,27 @@ actor LedgerHub {
             do {
                 results = try await src.conn.many(calls)
             } catch {
+                let reason = await src.conn.closeReason
+                if chunk.count == 1, !Task.isCancelled, PlainWords.explain(reason ?? error).kind == .oversizedFrame {
+                    // One dense block over the frame limit: asked again on a wide connection.
+                    logger.info("block's logs over the frame limit; asking again on a wide connection",
+                                metadata: ["block": "\(chunk[0].short)", "limit": "\(configuration.maxFrameSizeHardCap)"])
+                    let w = try await openWide(src.index)
+                    defer {
+                        Task { await w.conn.close(.disconnected("dense block fetched")) }
+                        w.runner.cancel()
+                    }
+                    do {
+                        out.append(try await w.conn.getLogs(calls[0].params[0]))
+                    } catch {
+                        let wideReason = await w.conn.closeReason
+                        guard PlainWords.explain(wideReason ?? error).kind == .oversizedFrame else { throw error }
+                        throw LedgerClientError.malformedFrame(
+                            "the grid logs of block \(chunk[0].short) are larger than the hard cap of \(configuration.maxFrameSizeHardCap) bytes per answer; they cannot be fetched")
+                    }
+                    k += 1
+                    continue
+                }
                 if chunk.count > 1 {
                     logsBatch = max(1, chunk.count / 2)
                     goodLogBatches = 0

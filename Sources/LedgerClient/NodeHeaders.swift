@@ -48,6 +48,11 @@ public enum NodeHeaderSpec {
         }
     }
 
+    /// `$VAR` and `${VAR}` replaced from the environment (a config file's header values).
+    public static func expandVariables(_ value: String, environment: [String: String]) throws(ParseError) -> String {
+        try expand(value, environment: environment)
+    }
+
     /// `$VAR` and `${VAR}` replaced from the environment; anything else kept as written.
     static func expand(_ value: String, environment: [String: String]) throws(ParseError) -> String {
         var out = ""

@@ -58,7 +58,7 @@ struct NodeWorker: Sendable {
                 } catch {
                     // Prefer the connection's own reason (e.g. malformed frame) over the symptom.
                     let reason = await conn.closeReason
-                    await conn.close((error as? LedgerClientError) ?? .disconnected("\(error)"))
+                    await conn.close((error as? LedgerClientError) ?? .disconnected(PlainWords.describe(error)))
                     return reason ?? error
                 }
             }

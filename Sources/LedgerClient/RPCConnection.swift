@@ -21,6 +21,9 @@ actor RPCConnection: SubscribingTransport {
         var url: String
         var headers: [String: String]
         var maxFrameSize: Int
+        /// Frames up to this size are read (and refused by size, with a clear error) rather than
+        /// dropped by the decoder (`LedgerClientConfiguration.maxFrameSizeHardCap`).
+        var frameHardCap: Int = 0
         var requestTimeout: Duration
         /// Consecutive timeouts after which the connection is given up.
         var timeoutsBeforeClose = 2
@@ -80,10 +83,14 @@ actor RPCConnection: SubscribingTransport {
         for (k, v) in settings.headers {
             if let name = HTTPField.Name(k) { fields[name] = v }
         }
-        // NIO's frame decoder drops a connection over its limit without telling why; it gets
-        // twice the limit so that a frame just over it reaches `receive`, which says so.
+        // NIO's frame decoder drops a connection over its limit without telling why (the node
+        // seems to have closed it), so an oversized answer would not be recognised as one. It
+        // gets the hard cap (at least twice the limit): every frame up to the cap reaches
+        // `receive`, which names its size and the limit, so that the hub can ask again on a
+        // wide connection. Only a frame over the hard cap is still dropped by the decoder.
         let config = WebSocketClientConfiguration(
-            maxFrameSize: Self.decoderFrameLimit(settings.maxFrameSize), additionalHeaders: fields, closeTimeout: .seconds(1))
+            maxFrameSize: Self.decoderFrameLimit(settings.maxFrameSize, hardCap: settings.frameHardCap),
+            additionalHeaders: fields, closeTimeout: .seconds(1))
         let maxMessage = settings.maxFrameSize
         let tooLarge = LedgerClientError.malformedFrame(
             "node sent a frame larger than the maximum frame size of \(maxMessage) bytes; connection dropped")
@@ -113,7 +120,14 @@ actor RPCConnection: SubscribingTransport {
                 // We closed it: the node sent a frame (or message) over the limit.
                 finish(tooLarge)
             } else {
-                finish(.disconnected("closed by the node"))
+                if close == nil, framesWanted > 0 {
+                    // No close frame while an eth_getLogs answer was due: how NIO's decoder drops a
+                    // frame over its limit (the hard cap). Said as such, so the hub can ask for less.
+                    finish(.malformedFrame(
+                        "the node's connection ended while an eth_getLogs answer was due; an answer larger than \(Self.decoderFrameLimit(settings.maxFrameSize, hardCap: settings.frameHardCap)) bytes ends it this way (or the node went away)"))
+                } else {
+                    finish(.disconnected("closed by the node" + (close.map { " (close code \($0.closeCode))" } ?? "")))
+                }
             }
         } catch let e as WebSocketClientError where e == .serverSentMessageTooLarge {
             finish(tooLarge)
@@ -128,19 +142,13 @@ actor RPCConnection: SubscribingTransport {
 
     static let protocolError = LedgerClientError.malformedFrame("node sent a WebSocket continuation frame out of place")
 
-    static func decoderFrameLimit(_ max: Int) -> Int { max >= Int(Int32.max) / 2 ? Int(Int32.max) : max * 2 }
-
-    /// Connection errors in words an operator can act on (the raw error follows).
-    static func explain(_ error: any Error) -> String {
-        let raw = String(describing: error)
-        if raw.contains("CERTIFICATE_VERIFY_FAILED") {
-            return "TLS: the node's certificate is not trusted by the system trust store (\(raw))"
-        }
-        if raw.contains("cannotUseIPAddressInSNI") {
-            return "TLS: wss:// needs the node's host name, not an IP address (\(raw))"
-        }
-        return raw
+    static func decoderFrameLimit(_ max: Int, hardCap: Int = 0) -> Int {
+        let twice = max >= Int(Int32.max) / 2 ? Int(Int32.max) : max * 2
+        return Swift.min(Int(Int32.max), Swift.max(twice, hardCap))
     }
+
+    /// Connection errors in words an operator can act on (`PlainWords`).
+    static func explain(_ error: any Error) -> String { PlainWords.describe(error) }
 
     /// Returns once the WebSocket is open; throws if it closed first.
     func waitOpen() async throws {

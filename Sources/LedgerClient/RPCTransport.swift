@@ -112,7 +112,7 @@ func makeTransport(for endpoint: NodeEndpoint, configuration: LedgerClientConfig
     case .webSocket:
         return RPCConnection(
             settings: .init(url: endpoint.url, headers: endpoint.headers, maxFrameSize: configuration.maxFrameSize,
-                            requestTimeout: configuration.requestTimeout),
+                            frameHardCap: configuration.maxFrameSizeHardCap, requestTimeout: configuration.requestTimeout),
             logger: logger, onLatency: onLatency)
     case .http:
         return HTTPRPCConnection(

@@ -48,8 +48,10 @@ public enum ShelveDuration: Sendable, Equatable {
     /// Longest timed shelve the prompt accepts: one 12-hour shift.
     public static let maxSeconds = 12 * 3600
 
-    /// `30m`, `2h`, `90s`, `1h30m`, bare minutes (`45`), or `once`/`clear`.
-    public static func parse(_ text: String) -> ShelveDuration? {
+    /// `30m`, `2h`, `90s`, `1h30m`, bare minutes (`45`), or `once`/`clear`; a timed shelve
+    /// longer than `limit` seconds (the site's shelve limit, default one shift) is refused.
+    public static func parse(_ text: String, limit: Int = maxSeconds) -> ShelveDuration? {
+        let maxSeconds = limit
         let t = text.lowercased().filter { $0 != " " }
         if t == "once" || t == "clear" || t == "untilclear" || t == "untilcleared" { return .untilCleared }
         if t.isEmpty { return nil }
@@ -257,6 +259,8 @@ public struct AppState: Sendable, Equatable {
     /// A one-line message for the operator; stays until the next command.
     public var message: String?
     public var readOnly: Bool
+    /// Longest timed shelve the prompt accepts (the site's `shelve_limit`).
+    public var shelveLimitSeconds = ShelveDuration.maxSeconds
     public var lists: [String: ListState] = [:]
     public var alarmSort: AlarmSort = .priority
     public var alarmSortReversed = false
@@ -266,6 +270,8 @@ public struct AppState: Sendable, Equatable {
     public var operatorName = "operator"
     /// Theme names for completion (set by the app).
     public var themeNames: [String] = []
+    /// Where this console's alarm journal is (shown in the help overlay; `gridtop alarms --db` takes it).
+    public var journalPath: String?
     public var themeName = Theme.defaultName
     /// Unaccounted energy per stage per settled interval, oldest first
     /// (accumulated from snapshots unless the data brings its own).
@@ -775,8 +781,8 @@ public enum AppReducer {
         if s.readOnly { s.prompt = nil; s.message = "read-only: refused"; return }
         switch p.kind {
         case .shelve:
-            guard let dur = ShelveDuration.parse(p.fields[0]) else {
-                p.error = "duration: 30m, 2h, 1h30m (at most 12h) or once"
+            guard let dur = ShelveDuration.parse(p.fields[0], limit: s.shelveLimitSeconds) else {
+                p.error = "duration: 30m, 2h, 1h30m (at most \(Format.age(seconds: Double(s.shelveLimitSeconds)))) or once"
                 p.field = 0
                 s.prompt = p
                 return

@@ -14,6 +14,8 @@ public enum GlyphSet: Sendable, Equatable {
 public struct RenderOptions: Sendable, Equatable {
     public var glyphs: GlyphSet
     public var readOnly: Bool
+    /// The header clock's time zone; nil: UTC.
+    public var clockZone: ClockZone? = nil
 
     public init(glyphs: GlyphSet = .unicode, readOnly: Bool = false) {
         self.glyphs = glyphs; self.readOnly = readOnly
@@ -129,6 +131,9 @@ public enum DashboardView {
         }
         var segments: [(text: String, role: StyleRole, priority: Int)] = []
         segments.append(("gridtop", .title, 0))
+        if let site = s.site, !site.isEmpty { segments.append((SafeText.sanitize(site, limit: 32), .title, 2)) }
+        // Standing conditions (e.g. --any-contract, every node on the wrong chain) are never dropped.
+        for b in s.banners { segments.append((" \(c.options.warnMark) " + SafeText.sanitize(b) + " ", .banner, 0)) }
         segments.append(("chain " + (s.chainId.map { String($0) } ?? "?"), .header, 2))
         if let head = s.head {
             let age = c.now - (s.headSeenAt ?? Double(head.timestamp))
@@ -140,7 +145,13 @@ public enum DashboardView {
         segments.append(("nodes \(connected)/\(s.nodes.count)", connected < s.nodes.count || s.nodes.isEmpty ? .warn : .header, 2))
         let bad = s.nodes.filter { $0.trust == .divergent || $0.trust == .untrusted }.count
         if bad > 0 { segments.append(("\(c.options.warnMark) \(bad) untrusted", .warn, 3)) }
-        segments.append((Format.time(Int64(c.now.rounded(.down)), seconds: true) + " UTC", .header, 4))
+        let wall = Int64(c.now.rounded(.down))
+        if let z = c.options.clockZone {
+            let (offset, name) = z.offset(at: wall)
+            segments.append((Format.time(wall + Int64(offset), seconds: true) + " " + name, .header, 4))
+        } else {
+            segments.append((Format.time(wall, seconds: true) + " UTC", .header, 4))
+        }
 
         let gap = 2
         var keep = segments.indices.map { _ in true }
@@ -401,5 +412,28 @@ public enum TooSmallView {
             let hint = "q quit"
             buf.put(hint, x: max(0, (buf.width - DisplayWidth.of(hint)) / 2), y: y + 1, role: .dim)
         }
+    }
+}
+
+/// A time zone as the header clock needs it, resolved once at start by the caller (this module
+/// has no calendar): the offset and name now, and after the next daylight-saving change.
+public struct ClockZone: Sendable, Equatable {
+    public var name: String
+    public var offsetSeconds: Int
+    /// Unix time of the next change, and the offset and name from then on.
+    public var change: (at: Int64, offsetSeconds: Int, name: String)?
+
+    public init(name: String, offsetSeconds: Int, change: (at: Int64, offsetSeconds: Int, name: String)? = nil) {
+        self.name = name; self.offsetSeconds = offsetSeconds; self.change = change
+    }
+
+    public func offset(at unix: Int64) -> (Int, String) {
+        if let c = change, unix >= c.at { return (c.offsetSeconds, c.name) }
+        return (offsetSeconds, name)
+    }
+
+    public static func == (a: ClockZone, b: ClockZone) -> Bool {
+        a.name == b.name && a.offsetSeconds == b.offsetSeconds && a.change?.at == b.change?.at
+            && a.change?.offsetSeconds == b.change?.offsetSeconds && a.change?.name == b.change?.name
     }
 }

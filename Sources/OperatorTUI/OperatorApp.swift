@@ -119,11 +119,15 @@ public final class OperatorApp {
         resizeChain = chainResizeSignal()
         var (w, h) = terminal.size
         var state = AppState(width: w, height: h, now: clock.wall(), readOnly: options.readOnly)
+        state.shelveLimitSeconds = options.shelveLimitSeconds
+        state.journalPath = options.journalPath
         state.themeName = theme.name
         state.operatorName = options.operatorName
         state.themeNames = ThemeLoader.available(in: options.themeSearchPath)
         state.message = themeError
-        let renderOptions = RenderOptions(glyphs: terminal.glyphs, readOnly: options.readOnly)
+        if let j = options.journalPath, themeError == nil { state.message = "alarm journal: \(SafeText.sanitize(j, limit: 200)) (? shows it again)" }
+        var renderOptions = RenderOptions(glyphs: terminal.glyphs, readOnly: options.readOnly)
+        renderOptions.clockZone = options.clockZone
         var seenVersion: UInt64 = 0
         var dirty = true
         var fullRepaint = false

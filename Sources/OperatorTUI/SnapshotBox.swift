@@ -92,6 +92,12 @@ public struct OperatorOptions: Sendable {
     public var operatorName = "operator"
     /// Seconds between full repaints that recover from stray output (`wall`); 0 = never.
     public var fullRepaintInterval: Double = 60
+    /// Longest timed shelve an operator may set from the screen (the site's `shelve_limit`).
+    public var shelveLimitSeconds = ShelveDuration.maxSeconds
+    /// The alarm journal's path, shown in the help overlay (the demo's is a temporary file).
+    public var journalPath: String? = nil
+    /// The header clock's time zone (the site's `time_zone`); nil: UTC.
+    public var clockZone: ClockZone? = nil
 
     public init(readOnly: Bool = false, noColor: Bool = OperatorOptions.noColorFromEnvironment(), asciiGlyphs: Bool? = nil,
                 themeName: String? = nil, themeSearchPath: [String]? = nil) {

@@ -574,7 +574,13 @@ enum ConsensusView {
         // Nodes.
         let nodes = c.data.snapshot.nodes
         buf.put("NODES", x: 0, y: y, role: .title)
-        buf.put(AppView.countText(shown: c.rows.nodes.count, total: nodes.count, filter: c.state.list.filter), x: 7, y: y, role: .dim)
+        let nx = 7 + buf.put(AppView.countText(shown: c.rows.nodes.count, total: nodes.count, filter: c.state.list.filter), x: 7, y: y, role: .dim)
+        let ignored = c.data.snapshot.ignoredLogs
+        if ignored > 0 {
+            // Logs a node sent from contracts other than the metering contracts: they changed nothing.
+            buf.put("\(c.options.warnMark) ignored: \(ignored) log\(ignored == 1 ? "" : "s") from other contracts",
+                    x: nx + 2, y: y, role: .warn, maxWidth: max(0, c.width - nx - 3))
+        }
         let ncols: [TableColumn<NodeStatus>] = [
             TableColumn(title: "node", width: 12, priority: 0, flexible: true, maxWidth: 20) { (SafeText.sanitize($0.name), nil) },
             TableColumn(title: "trust", width: 10, priority: 0) { n in
@@ -876,6 +882,9 @@ enum HelpView {
         for r in 0..<h { buf.fill(x: x0, y: top + r, count: w, role: .header) }
         buf.put("HELP · \(c.state.screen.title)" + (c.options.readOnly ? " · READ-ONLY: actions hidden" : "") + " · ? or Esc closes",
                 x: x0 + 2, y: top, role: .title, maxWidth: w - 4)
+        if let j = c.state.journalPath {
+            buf.put("alarm journal: " + SafeText.sanitize(j, limit: 200), x: x0 + 2, y: top + 1, role: .header, maxWidth: w - 4)
+        }
         for (i, l) in lines.enumerated() {
             let col = twoCols && i >= perCol ? 1 : 0
             let row = col == 1 ? i - perCol : i

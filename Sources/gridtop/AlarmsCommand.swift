@@ -26,7 +26,7 @@ struct AlarmsCommand: ParsableCommand {
 
         func open() throws -> AlarmJournal {
             if let db {
-                guard FileManager.default.fileExists(atPath: db) else { throw ValidationError("no journal at \(db)") }
+                guard FileManager.default.fileExists(atPath: db) else { throw ValidationError("no journal at \(db)\(Self.demoHint())") }
                 return try AlarmJournal(path: db, chainId: chainId)
             }
             if let chainId {
@@ -37,10 +37,20 @@ struct AlarmsCommand: ParsableCommand {
             let found = JournalLocation.existing()
             guard found.count == 1, let (id, path) = found.first else {
                 throw ValidationError(found.isEmpty
-                    ? "no alarm journal in \(JournalLocation.directory()); give --db PATH or --chain-id N"
+                    ? "no alarm journal in \(JournalLocation.directory()); give --db PATH or --chain-id N\(Self.demoHint())"
                     : "several journals (chains \(found.keys.sorted().map(String.init).joined(separator: ", "))); give --chain-id N")
             }
             return try AlarmJournal(path: path, chainId: id)
+        }
+
+        /// Where a demo's journal is: `gridtop demo` writes a temporary file per run (shown in its help overlay).
+        static func demoHint() -> String {
+            let tmp = NSTemporaryDirectory()
+            let demos = ((try? FileManager.default.contentsOfDirectory(atPath: tmp)) ?? [])
+                .filter { $0.hasPrefix("gridtop-demo-") && $0.hasSuffix(".sqlite") }.sorted()
+            let base = tmp.hasSuffix("/") ? tmp : tmp + "/"
+            if demos.isEmpty { return "; a demo's journal is \(base)gridtop-demo-<pid>.sqlite while it runs (--db PATH)" }
+            return "; demo journals: " + demos.map { base + $0 }.joined(separator: ", ") + " (--db PATH)"
         }
     }
 
@@ -135,7 +145,7 @@ struct AlarmsCommand: ParsableCommand {
     struct Shelve: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Shelve an alarm for a time (--for) or until it returns to normal (--one-shot).")
         @Argument(help: "The alarm id.") var id: Int
-        @Option(name: .customLong("for"), help: "How long (e.g. 30m, 8h).") var duration: DurationArgument?
+        @Option(name: .customLong("for"), parsing: .unconditional, help: "How long (e.g. 30m, 8h).") var duration: DurationArgument?
         @Flag(help: "Until the alarm returns to normal.") var oneShot = false
         @Option(help: "Why (required).") var reason: String
         @OptionGroup var who: OperatorOptions
@@ -143,7 +153,7 @@ struct AlarmsCommand: ParsableCommand {
 
         func validate() throws {
             guard (duration != nil) != oneShot else { throw ValidationError("give either --for DURATION or --one-shot") }
-            if let d = duration, d.duration <= .zero { throw ValidationError("--for must be positive") }
+            if let d = duration, d.duration <= .zero { throw ValidationError("--for must be a positive duration such as 30m or 8h") }
         }
         func run() throws {
             let now = Date().timeIntervalSince1970

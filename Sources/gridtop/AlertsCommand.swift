@@ -5,37 +5,36 @@ import Foundation
 import LedgerClient
 import ChainCore
 import Logging
+import SiteConfig
 
 struct AlertsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "alerts",
         abstract: "Headless: stream alarm transitions from the given nodes, for scripts and paging systems.")
 
-    @Option(name: .customLong("node"), help: "A node's JSON-RPC URL: ws://, wss://, http:// or https:// (repeat for several nodes).")
-    var nodes: [String] = []
-    @Option(name: .customLong("header"),
-            help: "An extra HTTP header for every node, or for node N (0-based) with 'N=': 'Authorization: Bearer $TOKEN' ($VAR is read from the environment; never shown or logged).")
-    var headers: [String] = []
+    @OptionGroup var ledger: LedgerOptions
     @Flag(help: "One JSON object per line per alarm transition (see docs/alerts-json.md).")
     var json = false
-    @Option(name: .customLong("for"), help: "Stop after this long (e.g. 90s, 5m); default: until interrupted.")
+    @Option(name: .customLong("for"), parsing: .unconditional, help: "Stop after this long (e.g. 90s, 5m); default: until interrupted.")
     var duration: DurationArgument?
-    @Option(help: "The chain id to expect; a node reporting another is refused.")
-    var chainId: UInt64?
     @Option(help: "Audit from this block (default: live from the chain's start).")
     var fromBlock: UInt64?
     @Option(help: "Audit up to this block, or 'head' (the head when the command starts), then exit.")
     var toBlock: String?
     @Flag(help: "Keep following the chain live (the default without --to-block).")
     var follow = false
-
-    func endpoints() throws -> [NodeEndpoint] {
-        try NodeEndpoint.fromCommandLine(urls: nodes, headers: headers, environment: ProcessInfo.processInfo.environment)
-    }
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "An audit (--to-block) with no node connected for this long stops and names the blocks it could not cover (exit 1).",
+        valueName: "duration"))
+    var giveUpAfter: DurationArgument = DurationArgument(.seconds(30))
+    @Option(help: ArgumentHelp(
+        "Alarm journal (SQLite) path, shared with the dashboards and `gridtop alarms`; default when following live: the config file's journal, else $XDG_DATA_HOME/gridtop/chain-<id>.sqlite. An audit (--to-block) journals only with --db.",
+        valueName: "path"))
+    var db: String?
 
     func validate() throws {
-        guard !nodes.isEmpty else { throw ValidationError("give at least one --node URL (ws://, wss://, http:// or https://)") }
-        do { _ = try endpoints() } catch { throw ValidationError("\(error)") }
+        if let d = duration, d.duration <= .zero { throw ValidationError("--for must be a positive duration such as 90s or 5m") }
+        if giveUpAfter.duration <= .zero { throw ValidationError("--give-up-after must be a positive duration such as 30s") }
         if let t = toBlock, t != "head", UInt64(t) == nil { throw ValidationError("--to-block takes a block number or 'head', got \(t)") }
         if follow && toBlock != nil { throw ValidationError("--follow and --to-block exclude each other") }
         if let f = fromBlock, let t = toBlock.flatMap(UInt64.init), t < f {
@@ -44,32 +43,99 @@ struct AlertsCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
-            h.logLevel = .warning
-            return h
-        }
-        var clientConfig = LedgerClientConfiguration(nodes: try endpoints())
-        clientConfig.expectedChainId = chainId
+        let site = try ledger.site(journal: db)
+        // Live, the headless process journals every transition like the dashboard (same per-chain
+        // file); an audit of a past range replays history, so it journals only where told to.
+        let journalling = toBlock == nil || db != nil
+        if journalling { try JournalPreflight.check(dbPath: site.journal) }
+        // Logs go to the dashboard's log file; stderr carries only the one-line errors a script needs.
+        FileLogHandler.bootstrap()
+        var clientConfig = ledger.clientConfiguration(site)
         if let fromBlock { clientConfig.fromBlock = fromBlock }
         let client = LedgerClient(configuration: clientConfig, logger: Logger(label: "gridtop.ledger"))
         let out = LineWriter()
         let asJSON = json
-        let core = ControlRoom(configuration: MonitorConfiguration(), sink: { t in
+        var monitor = MonitorConfiguration()
+        monitor.banners = ledger.banners
+        if ledger.anyContract { FileHandle.standardError.write(Data("gridtop alerts: warning: \(SiteConfiguration.anyContractBanner)\n".utf8)) }
+        let service = ControlRoom(configuration: monitor, sink: { t in
             out.write(asJSON ? AlarmJSON.line(t) : AlertsCommand.text(t))
         })
+        if journalling { try await service.enableJournal(dbPath: site.journal, chainId: site.chainId) }
         let limit = duration?.duration
         var until: UInt64?
-        if let t = toBlock { until = try t == "head" ? await client.currentHead() : UInt64(t)! }
+        if let t = toBlock {
+            if t == "head" {
+                do {
+                    until = try await client.currentHead()
+                } catch {
+                    throw CommandFailure("--to-block head: no node told its head: \(PlainWords.describe(error))")
+                }
+            } else {
+                until = UInt64(t)!
+            }
+        }
         let stop = until
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await core.run(client: client, until: stop) }
-            group.addTask { _ = await Signals.wait() }
-            if let limit { group.addTask { try await Task.sleep(for: limit) } }
-            _ = try await group.next()
+        let patience = giveUpAfter.duration
+        let ended: AlertsEnd = try await withThrowingTaskGroup(of: AlertsEnd.self) { group in
+            group.addTask { try await service.run(client: client, until: stop); return .done }
+            group.addTask { _ = await Signals.wait(); return stop == nil ? .done : .interrupted }
+            if let limit { group.addTask { try await Task.sleep(for: limit); return .timeUp } }
+            group.addTask {
+                // Conditions under which running on cannot help: every node on the wrong chain,
+                // the journal failed. A script gets a non-zero exit and one line.
+                var lastConnected = ContinuousClock.now
+                while true {
+                    try await Task.sleep(for: .milliseconds(500))
+                    let s = await service.standing()
+                    if let b = s.banners.first(where: { $0.hasPrefix("WRONG CHAIN") || $0.hasPrefix("NO JOURNAL") }) {
+                        return .failed(b)
+                    }
+                    // An audit cannot finish without a node: after `patience` without one it says what it missed.
+                    if s.nodes.isEmpty || s.nodes.contains(where: { $0.connection == .connected }) {
+                        lastConnected = .now
+                    } else if stop != nil, ContinuousClock.now - lastConnected >= patience {
+                        return .gaveUp
+                    }
+                }
+            }
+            let first = try await group.next() ?? .done
             group.cancelAll()
+            return first
+        }
+        if let stop {
+            // An audit is complete only if every block of its range was examined.
+            let range = (fromBlock ?? 0)...max(fromBlock ?? 0, stop)
+            let missing = client.coverage.value.missing(in: range)
+            if case .failed(let why) = ended { throw CommandFailure(why) }
+            if !missing.isEmpty {
+                let s = await service.standing()
+                let why: String
+                switch ended {
+                case .gaveUp: why = "no node connected for \(patience)"
+                case .timeUp: why = "--for \(limit.map { "\($0)" } ?? "") ran out"
+                case .interrupted: why = "interrupted"
+                default: why = "stopped"
+                }
+                let nodes = s.nodes.map { "\($0.name): \($0.lastError ?? $0.connection.rawValue)" }.joined(separator: "; ")
+                throw CommandFailure("audit incomplete (\(why)): \(BlockCoverage.count(missing)) of \(range.count) blocks not covered: "
+                    + "\(BlockCoverage.describe(missing)); nodes: \(nodes)")
+            }
+            return
+        }
+        switch ended {
+        case .done, .gaveUp, .interrupted: return
+        case .failed(let why): throw CommandFailure(why)
+        case .timeUp:
+            let s = await service.standing()
+            if !s.reached {
+                let why = s.nodes.map { "\($0.name): \($0.lastError ?? $0.connection.rawValue)" }.joined(separator: "; ")
+                throw CommandFailure("no ledger node was reachable in \(limit.map { "\($0)" } ?? "the run"): \(why)")
+            }
         }
     }
+
+    enum AlertsEnd: Sendable { case done, timeUp, gaveUp, interrupted, failed(String) }
 
     static func text(_ t: AlarmTransition) -> String {
         let a = t.alarm

@@ -7,6 +7,7 @@ import GridSimulator
 import LedgerClient
 import Logging
 import OperatorTUI
+import SiteConfig
 
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,20 +16,29 @@ struct DemoCommand: AsyncParsableCommand {
 
     @OptionGroup var simulation: SimulationOptions
     @OptionGroup var screen: ScreenOptions
+    @OptionGroup var config: ConfigFileOption
     @Option(help: "Alarm journal (SQLite) path; default: a new file for this demo run in the temporary folder.")
     var db: String?
 
     func run() async throws {
+        // The site's look and limits (theme, operator, time zone, shelve limit) apply to the demo too;
+        // its nodes, contracts and journal do not: the demo is its own simulated chain.
+        let site = try config.load()
         FileLogHandler.bootstrap()
         let network = try SimulatedNetwork(checking: simulation.configuration())
         let urls = try await network.start()
         if let truth = simulation.truth { try network.keepGroundTruth(at: truth) }
-        var config = MonitorConfiguration()
-        config.simulated = true
+        var monitor = MonitorConfiguration()
+        monitor.simulated = true
+        monitor.site = site.site
         // Each demo run is a new simulated chain: restoring an earlier run's alarms would mislead.
         let dbPath = db ?? NSTemporaryDirectory() + "gridtop-demo-\(ProcessInfo.processInfo.processIdentifier).sqlite"
-        try await Dashboard.run(nodes: urls.map { NodeEndpoint(url: $0) }, monitor: config, screen: screen,
-                                journal: (dbPath, simulation.chainId))
+        var client = LedgerClientConfiguration(nodes: urls.map { NodeEndpoint(url: $0) })
+        client.contracts = [SimulatedNetwork.meteringContract]
+        var options = site.operatorOptions(screen: screen)
+        options.journalPath = dbPath
+        try await Dashboard.run(client: client, monitor: monitor, options: options,
+                                who: Operator.resolve(site, option: screen.operatorName), journal: (dbPath, simulation.chainId))
         await network.stop()
     }
 }
@@ -36,56 +46,43 @@ struct DemoCommand: AsyncParsableCommand {
 struct WatchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "watch",
-        abstract: "Start the dashboard on real ledger nodes.")
+        abstract: "Start the dashboard on real ledger nodes (from --node flags or the config file).")
 
-    @Option(name: .customLong("node"), help: "A node's JSON-RPC URL: ws://, wss://, http:// or https:// (repeat for several nodes).")
-    var nodes: [String] = []
-    @Option(name: .customLong("header"),
-            help: "An extra HTTP header for every node, or for node N (0-based) with 'N=': 'Authorization: Bearer $TOKEN' ($VAR is read from the environment; never shown or logged).")
-    var headers: [String] = []
-    @Option(help: "The chain id to expect; a node reporting another is refused.")
-    var chainId: UInt64?
+    @OptionGroup var ledger: LedgerOptions
     @OptionGroup var screen: ScreenOptions
-    @Option(help: "Alarm journal (SQLite) path; default: $XDG_DATA_HOME/gridtop/chain-<id>.sqlite.")
+    @Option(help: "Alarm journal (SQLite) path; default: the config file's journal, else $XDG_DATA_HOME/gridtop/chain-<id>.sqlite.")
     var db: String?
 
-    func endpoints() throws -> [NodeEndpoint] {
-        try NodeEndpoint.fromCommandLine(urls: nodes, headers: headers, environment: ProcessInfo.processInfo.environment)
-    }
-
-    func validate() throws {
-        guard !nodes.isEmpty else { throw ValidationError("give at least one --node URL (ws://, wss://, http:// or https://)") }
-        do { _ = try endpoints() } catch { throw ValidationError("\(error)") }
-    }
-
     func run() async throws {
+        let site = try ledger.site(journal: db)
+        try JournalPreflight.check(dbPath: site.journal)
         FileLogHandler.bootstrap()
-        try await Dashboard.run(nodes: try endpoints(), monitor: MonitorConfiguration(),
-                                screen: screen, expectedChainId: chainId, journal: (db, chainId))
+        var monitor = MonitorConfiguration()
+        monitor.site = site.site
+        monitor.banners = ledger.banners
+        try await Dashboard.run(client: ledger.clientConfiguration(site), monitor: monitor,
+                                options: site.operatorOptions(screen: screen), who: Operator.resolve(site, option: screen.operatorName),
+                                journal: (site.journal, site.chainId))
     }
 }
 
 /// The interactive dashboard: a front end over the control room (ledger client → core → screen).
 enum Dashboard {
-    static func run(nodes: [NodeEndpoint], monitor: MonitorConfiguration, screen: ScreenOptions,
-                    expectedChainId: UInt64? = nil, journal: (dbPath: String?, chainId: UInt64?)? = nil) async throws {
-        var clientConfig = LedgerClientConfiguration(nodes: nodes)
-        clientConfig.expectedChainId = expectedChainId
+    static func run(client clientConfig: LedgerClientConfiguration, monitor: MonitorConfiguration, options: OperatorOptions,
+                    who: String, journal: (dbPath: String?, chainId: UInt64?)? = nil) async throws {
         let client = LedgerClient(configuration: clientConfig, logger: Logger(label: "gridtop.ledger"))
         let box = SnapshotBox()
         let core = ControlRoom(configuration: monitor, display: ScreenFeed(box: box))
         if let journal { try await core.enableJournal(dbPath: journal.dbPath, chainId: journal.chainId) }
         let pipeline = Task { try await core.run(client: client) }
-        var operatorOptions = OperatorOptions()
-        operatorOptions.readOnly = screen.readOnly
-        operatorOptions.operatorName = OperatorIdentity.resolve(option: screen.operatorName, environment: ProcessInfo.processInfo.environment)
-        if let theme = screen.theme { operatorOptions.themeName = theme }
-        let options = operatorOptions
+        var operatorOptions = options
+        operatorOptions.operatorName = who
+        let screenOptions = operatorOptions
         defer { pipeline.cancel() }
         do {
             try await runOnThread {
                 // Keypresses go into the core's one input stream, in the order typed.
-                try OperatorApp(source: box, options: options, onRequest: { core.send(.action($0)) }).run()
+                try OperatorApp(source: box, options: screenOptions, onRequest: { core.send(.action($0)) }).run()
             }
         } catch OperatorAppError.interrupted(let signal) {
             // The terminal is already restored; end like a shell expects (128 + signal).
@@ -118,6 +115,16 @@ enum Dashboard {
             thread.start()
         }
     }
+}
+
+/// Who is at the keyboard: recorded with every action (the order is `OperatorIdentity`'s:
+/// `--operator`, the config file's `operator`, `$GRIDTOP_OPERATOR`, `$USER`).
+enum Operator {
+    static func resolve(_ site: SiteConfiguration, option: String? = nil) -> String {
+        OperatorIdentity.resolve(option: option, configured: site.operatorName, environment: ProcessInfo.processInfo.environment)
+    }
+
+    static var name: String { OperatorIdentity.resolve(environment: ProcessInfo.processInfo.environment) }
 }
 
 /// Options of the operator's screen, shared by `demo` and `watch`.

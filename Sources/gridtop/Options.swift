@@ -46,6 +46,7 @@ struct SimulationOptions: ParsableArguments {
         if blockTimeOption.map({ $0.duration <= .zero }) == true || intervalEveryOption.map({ $0.duration <= .zero }) == true {
             throw ValidationError("--block-time and --interval-every must be positive")
         }
+        if theftAfter.duration < .zero { throw ValidationError("--theft-after must not be negative") }
         if let h = history, !(0...366).contains(h) { throw ValidationError("--history must be between 0 and 366 days") }
         let nodes: Int
         do {
@@ -109,10 +110,12 @@ struct DurationArgument: ExpressibleByArgument, Sendable {
             let number = text.dropLast(suffix.count)
             // "5m" must not be read as "5" + "m" of "ms".
             if suffix == "m" && text.hasSuffix("ms") { continue }
-            guard let v = Double(number), v >= 0, v.isFinite else { return nil }
+            // A negative value parses (as a negative duration) so that the command can say
+            // "must be positive" instead of the parser's "missing value".
+            guard let v = Double(number), v.isFinite, abs(v) < 1e12 else { return nil }
             return .milliseconds(Int64((v * factor * 1000).rounded()))
         }
-        guard let v = Double(text), v >= 0, v.isFinite else { return nil }
+        guard let v = Double(text), v.isFinite, abs(v) < 1e12 else { return nil }
         return .milliseconds(Int64((v * 1000).rounded()))
     }
 

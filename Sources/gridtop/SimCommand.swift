@@ -27,8 +27,10 @@ struct SimCommand: AsyncParsableCommand {
         let network = try SimulatedNetwork(checking: simulation.configuration(basePort: port))
         let urls = try await network.start()
         if let truth = simulation.truth { try network.keepGroundTruth(at: truth) }
-        FileHandle.standardError.write(Data("gridtop sim: SIMULATED network, chain id \(simulation.chainId), \(urls.count) nodes; Ctrl-C stops it\n".utf8))
-        FileHandle.standardOutput.write(Data((urls.joined(separator: "\n") + "\n").utf8))
+        let contract = SimulatedNetwork.meteringContract.hex
+        FileHandle.standardError.write(Data("gridtop sim: SIMULATED network, chain id \(simulation.chainId), metering contract \(contract), \(urls.count) nodes; Ctrl-C stops it\n".utf8))
+        // One URL per node, then the contract to pass to watch/alerts --contract.
+        FileHandle.standardOutput.write(Data((urls.joined(separator: "\n") + "\ncontract \(contract)\n").utf8))
         _ = await Signals.wait()
         await network.stop()
     }

@@ -306,3 +306,36 @@ final class AlarmsCommandTests: XCTestCase {
         XCTAssertEqual(try JSON.parse(r.out.trimmingCharacters(in: .whitespacesAndNewlines))["shelved"]?.intValue, 1)
     }
 }
+
+/// A journal that cannot be used says so in one line: which file, what is wrong, what to do.
+final class JournalProblemTests: XCTestCase {
+    func testAMissingFolderIsAnErrorAndIsNotCreated() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gridtop-jp-\(UUID().uuidString)")
+        let path = dir.appendingPathComponent("sub/j.sqlite").path
+        XCTAssertThrowsError(try AlarmJournal(path: path, chainId: 1, createFolders: false)) { e in
+            XCTAssertEqual("\(e)", "alarm journal \(path): the folder \(dir.path)/sub does not exist; create it or give another --db")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path), "the folder was created silently")
+        // The XDG default location does make its folders.
+        _ = try AlarmJournal(path: path, chainId: 1, createFolders: true)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path))
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    func testUnwritablePlacesAndAFullDiskInPlainWords() {
+        XCTAssertThrowsError(try AlarmJournal(path: "/proc/gridtop-journal.sqlite", chainId: 1, createFolders: false)) { e in
+            let t = "\(e)"
+            XCTAssertTrue(t.hasPrefix("alarm journal /proc/gridtop-journal.sqlite "), t)
+            XCTAssertTrue(t.contains("cannot") && t.contains("--db"), t)
+            XCTAssertFalse(t.contains("\n"), t)
+        }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("gridtop-jp-file-\(UUID().uuidString)").path
+        FileManager.default.createFile(atPath: file, contents: Data())
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        XCTAssertThrowsError(try AlarmJournal(path: file + "/j.sqlite", createFolders: false)) { e in
+            XCTAssertTrue("\(e)".contains("is a file, not a folder"), "\(e)")
+        }
+        let full = JournalProblem(path: "/data/j.sqlite", kind: .diskFull)
+        XCTAssertEqual(full.description, "alarm journal /data/j.sqlite: the disk is full; free space on it (transitions are not durable until then)")
+    }
+}

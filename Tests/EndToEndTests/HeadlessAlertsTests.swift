@@ -18,13 +18,15 @@ final class HeadlessAlertsTests: XCTestCase {
         let urls = sim.waitForLines(3, timeout: 30).filter { $0.hasPrefix("ws://") }
         XCTAssertEqual(urls.count, 3, "sim printed: \(sim.outputLines) stderr: \(sim.standardError)")
         guard urls.count == 3 else { return }
+        let contract = try XCTUnwrap(simContract(sim), "sim printed no contract: \(sim.outputLines)")
 
         let truth = try JSON.parse(String(contentsOfFile: truthPath, encoding: .utf8))
+        XCTAssertEqual(truth["contract"]?.stringValue, contract, "the ground truth names another contract than the sim printed")
         let theft = truth["incidents"]?.arrayValue?.first { $0["kind"]?.stringValue == "theft" }
         let transformer = try XCTUnwrap(theft?["transformer"]?.stringValue)
         let fromInterval = try XCTUnwrap(theft?["fromInterval"]?.intValue)
 
-        var args = ["alerts", "--json", "--for", "45s"]
+        var args = ["alerts", "--json", "--for", "45s", "--contract", contract]
         for u in urls { args += ["--node", u] }
         let alerts = ChildProcess(bin, args)
         try alerts.start()
@@ -48,7 +50,7 @@ final class HeadlessAlertsTests: XCTestCase {
         }
 
         // The audit form: the same past, replayed from block 0 to the head, then exit by itself.
-        var auditArgs = ["alerts", "--json", "--from-block", "0", "--to-block", "head"]
+        var auditArgs = ["alerts", "--json", "--from-block", "0", "--to-block", "head", "--contract", contract]
         for u in urls { auditArgs += ["--node", u] }
         let audit = ChildProcess(bin, auditArgs)
         let started = Date()

@@ -32,6 +32,7 @@ final class ScenarioAlarmsTests: XCTestCase {
         let urls = sim.waitForLines(2, timeout: 120).filter { $0.hasPrefix("ws://") }
         XCTAssertEqual(urls.count, 2, "sim printed: \(sim.outputLines) stderr: \(sim.standardError)")
         guard urls.count == 2 else { return }
+        let contract = try XCTUnwrap(simContract(sim), "sim printed no contract: \(sim.outputLines)")
         let simReady = Date().timeIntervalSince(started)
 
         let truth = try JSON.parse(String(contentsOfFile: truthPath, encoding: .utf8))
@@ -43,7 +44,7 @@ final class ScenarioAlarmsTests: XCTestCase {
         let thefts = incidents.filter { $0.expectedAlarm == "suspected-theft" }
         XCTAssertEqual(Set(thefts.map(\.alarmAsset)).count, thefts.count, "two thefts share a transformer: \(thefts)")
 
-        var args = ["alerts", "--json", "--from-block", "0", "--to-block", "head"]
+        var args = ["alerts", "--json", "--from-block", "0", "--to-block", "head", "--contract", contract]
         for u in urls { args += ["--node", u] }
         let audit = ChildProcess(bin, args)
         let auditStarted = Date()

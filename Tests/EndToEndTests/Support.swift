@@ -28,6 +28,9 @@ final class ChildProcess: @unchecked Sendable {
         process.executableURL = executable
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
+        // Never the user's real home: config, journals and logs go to this run's scratch folders
+        // unless the test gives its own.
+        for k in ["XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"] { env[k] = ChildProcess.scratch + "/" + k.lowercased() }
         for (k, v) in environment { env[k] = v }
         process.environment = env
         process.standardOutput = out
@@ -51,6 +54,9 @@ final class ChildProcess: @unchecked Sendable {
             self.lock.unlock()
         }
     }
+
+    /// A folder of this test run (under the temporary folder) for the XDG folders of child processes.
+    static let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("gridtop-e2e-xdg-\(getpid())").path
 
     func start() throws { try process.run() }
 
@@ -92,4 +98,14 @@ final class ChildProcess: @unchecked Sendable {
         Thread.sleep(forTimeInterval: 0.1)  // let the pipes drain
         return process.terminationStatus
     }
+}
+
+/// The metering contract `gridtop sim` prints after its node URLs (`contract 0x…`).
+func simContract(_ sim: ChildProcess, timeout: TimeInterval = 30) -> String? {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if let line = sim.outputLines.first(where: { $0.hasPrefix("contract 0x") }) { return String(line.dropFirst("contract ".count)) }
+        Thread.sleep(forTimeInterval: 0.05)
+    }
+    return nil
 }

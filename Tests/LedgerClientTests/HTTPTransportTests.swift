@@ -105,6 +105,19 @@ final class HTTPTransportTests: SimulatorTestCase {
         }
         let errors = Set(await history(rec, 0).compactMap(\.lastError))
         print("oversized HTTP answer as shown: \(errors)")
+        // The answer over the limit is asked again on a wide link (the hard cap): the readings arrive all the same.
+        await assertMatchesLedger(rec, net, minHeight: 5, timeout: .seconds(20))
+    }
+
+    func testResponseOverTheHardCapShowsNothingOfIt() async throws {
+        let (net, urls) = try await startNetwork(simConfig(nodes: 1))
+        await eventually("readings on chain") {
+            net.ledger.map { l in (0...l.headNumber).contains { (l.block(number: $0)?.events.count ?? 0) > 20 } } ?? false
+        }
+        let rec = followHTTP(net, urls.map(Self.http)) { $0.maxFrameSize = 4096; $0.maxFrameSizeHardCap = 4096 }
+        await eventually("the block too large even for the hard cap is named") {
+            await self.history(rec, 0).contains { $0.lastError?.contains("are larger than the hard cap of 4096 bytes") ?? false }
+        }
         // Nothing from a refused answer is shown: no block with the readings that did not fit.
         let shown = await rec.blocks.reduce(0) { $0 + $1.events.count }
         XCTAssertEqual(shown, 0)

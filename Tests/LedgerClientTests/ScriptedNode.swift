@@ -55,7 +55,9 @@ actor TestChain {
         var event: GridEvent?
         var rawTopics: [Bytes32]? = nil
         var rawData: [UInt8]? = nil
-        init(_ e: GridEvent) { event = e }
+        /// Emitted by another contract than the metering contract (a forgery).
+        var address: Address? = nil
+        init(_ e: GridEvent, from address: Address? = nil) { event = e; self.address = address }
         init(topics: [Bytes32], data: [UInt8]) { event = nil; rawTopics = topics; rawData = data }
     }
 
@@ -79,7 +81,7 @@ actor TestChain {
         for (i, it) in items.enumerated() {
             let topics = it.rawTopics ?? LedgerSchemaV1.topics(of: it.event!)
             let data = it.rawData ?? LedgerSchemaV1.data(of: it.event!)
-            logs.append(Log(address: TestChain.contract, topics: topics, data: data, blockNumber: n, blockHash: hash,
+            logs.append(Log(address: it.address ?? TestChain.contract, topics: topics, data: data, blockNumber: n, blockHash: hash,
                             transactionHash: Keccak256.bytes32("tx-\(hash.hex)-\(i)"), transactionIndex: UInt32(i),
                             logIndex: UInt32(i)))
         }
@@ -190,6 +192,12 @@ actor ScriptedNode {
     /// `eth_getLogs` over more blocks than this is refused (-32005), like Besu/Infura range limits.
     private(set) var maxLogRange: UInt64?
     private(set) var logRanges: [UInt64] = []
+    /// Every eth_getLogs filter and `logs` subscription filter received, in order.
+    private(set) var logFilters: [JSON] = []
+    private(set) var subscriptionFilters: [JSON] = []
+    /// Answer eth_getLogs as if no address were given (a node that ignores the filter).
+    private(set) var ignoreAddressFilter = false
+    func setIgnoreAddressFilter(_ v: Bool) { ignoreAddressFilter = v }
 
     init(chain: TestChain, chainIdOverride: UInt64? = nil) {
         self.chain = chain
@@ -382,6 +390,7 @@ actor ScriptedNode {
             return serve(await chain.block(hash: h))
         case "eth_getLogs":
             guard let f = params.first else { throw RPCError(code: RPCError.invalidParams, message: "missing filter") }
+            logFilters.append(f)
             var logs: [Log]
             if let s = f["blockHash"]?.stringValue, let h = try? Bytes32(hex: s) {
                 guard await chain.block(hash: h) != nil else { throw RPCError(code: -32000, message: "unknown block") }
@@ -400,7 +409,7 @@ actor ScriptedNode {
                 let allowed = Set(topics.compactMap { $0.stringValue.flatMap { try? Bytes32(hex: $0) } })
                 logs = logs.filter { $0.topics.first.map(allowed.contains) ?? false }
             }
-            if let addrs = f["address"]?.arrayValue {
+            if let addrs = f["address"]?.arrayValue, !ignoreAddressFilter {
                 let allowed = Set(addrs.compactMap { $0.stringValue.flatMap { try? Address(hex: $0) } })
                 logs = logs.filter { allowed.contains($0.address) }
             }
@@ -409,7 +418,9 @@ actor ScriptedNode {
             let kind: Kind
             switch params.first?.stringValue {
             case "newHeads"?: kind = .newHeads
-            case "logs"?: kind = .logs
+            case "logs"?:
+                kind = .logs
+                subscriptionFilters.append(params.count > 1 ? params[1] : .null)
             default: throw RPCError(code: RPCError.invalidParams, message: "unsupported subscription")
             }
             nextSub += 1

@@ -132,3 +132,68 @@ final class BenchTests: XCTestCase {
         }
     }
 }
+
+/// What the trust boundary and the site's configuration put on screen.
+final class TrustBoundaryViewTests: XCTestCase {
+    func testConsensusViewCountsLogsFromOtherContracts() {
+        var data = ScreenFixtures.data()
+        data.snapshot.ignoredLogs = 3
+        for (w, h) in [(80, 24), (160, 48)] {
+            let text = ScreenFixtures.render(ScreenFixtures.state([.consensus], width: w, height: h, data: data)).dump()
+            XCTAssertTrue(text.contains("ignored: 3 logs from other contracts"), "\(w)x\(h):\n\(text)")
+        }
+        data.snapshot.ignoredLogs = 0
+        let quiet = ScreenFixtures.render(ScreenFixtures.state([.consensus], width: 160, height: 48, data: data)).dump()
+        XCTAssertFalse(quiet.contains("ignored:"))
+    }
+
+    func testBannersStayInTheHeaderOnEveryViewAndAt80Columns() {
+        var data = ScreenFixtures.data()
+        data.snapshot.banners = ["ANY CONTRACT: events of every contract are believed (--any-contract)"]
+        data.snapshot.site = "Nordstadt"
+        for (name, stack) in ViewGoldenTests.places {
+            let buf = ScreenFixtures.render(ScreenFixtures.state(stack, width: 80, height: 24, data: data))
+            let header = buf.lines(trimTrailing: true)[0]
+            XCTAssertTrue(header.contains("ANY CONTRACT"), "\(name): \(header)")
+        }
+        let wide = ScreenFixtures.render(ScreenFixtures.state([.overview], width: 160, height: 48, data: data))
+        XCTAssertTrue(wide.lines(trimTrailing: true)[0].contains("Nordstadt"), wide.lines(trimTrailing: true)[0])
+    }
+
+    func testWrongChainOnEveryNodeIsABanner() {
+        let nodes = [NodeStatus(name: "a", endpoint: "ws://a", connection: .refused, chainId: 1),
+                     NodeStatus(name: "b", endpoint: "ws://b", connection: .refused, chainId: 5)]
+        let text = WrongChain.banner(nodes: nodes, expected: 246)
+        XCTAssertEqual(text, "WRONG CHAIN: every node reports chain id 1, 5, expected 246; check --chain-id or the nodes")
+        var one = nodes
+        one[1].connection = .connected
+        XCTAssertNil(WrongChain.banner(nodes: one, expected: 246), "one usable node: no banner")
+        XCTAssertNil(WrongChain.banner(nodes: [], expected: 246))
+    }
+
+    func testClockInTheSitesTimeZone() {
+        var opts = RenderOptions()
+        opts.clockZone = ClockZone(name: "CET", offsetSeconds: 3600, change: (at: 2_000_000_000, offsetSeconds: 7200, name: "CEST"))
+        var s = ScreenFixtures.state([.overview], width: 160, height: 48)
+        s.now = 1_794_038_400  // 08:00:00 UTC
+        let header = ScreenFixtures.render(s, options: opts).lines(trimTrailing: true)[0]
+        XCTAssertTrue(header.contains("09:00:00 CET"), header)
+        XCTAssertEqual(opts.clockZone?.offset(at: 2_000_000_001).1, "CEST")
+    }
+
+    func testShelvePromptHonoursTheSitesLimit() {
+        var s = ScreenFixtures.state([.alarms], width: 80, height: 24)
+        s.shelveLimitSeconds = 2 * 3600
+        AppReducer.reduce(&s, .beginShelve)
+        for c in "known nuisance" { AppReducer.reduce(&s, .promptInput(c)) }
+        s.prompt?.fields[0] = "3h"
+        AppReducer.reduce(&s, .promptSubmit)
+        XCTAssertTrue(s.outbox.isEmpty, "a shelve over the site's limit was sent")
+        XCTAssertEqual(s.prompt?.error, "duration: 30m, 2h, 1h30m (at most 2h00m) or once")
+        s.prompt?.fields[0] = "2h"
+        AppReducer.reduce(&s, .promptSubmit)
+        XCTAssertEqual(s.outbox.count, 1)
+        XCTAssertNil(ShelveDuration.parse("3h", limit: 2 * 3600))
+        XCTAssertNotNil(ShelveDuration.parse("8h"), "the default limit is one 12-hour shift")
+    }
+}
