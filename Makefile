@@ -41,9 +41,16 @@ clean:
 .PHONY: detection-report
 ## Monte-Carlo theft-detection quality report (method and reading: docs/detection.md).
 ## RUNS, CLEAN_RUNS, CONSUMERS and IDEAL=1 (plain physics) are passed through.
+## PHYSICAL=1: the physical validation instead (SimBench + pandapower power flows served as a
+## chain to `gridtop alerts`; Validation/README.md); SEEDS, ONLY and GRIDTOP are passed through.
 detection-report:
+ifeq ($(PHYSICAL),1)
+	./scripts/physical-report.sh > docs/detection-physical-results.md
+	@cat docs/detection-physical-results.md
+else
 	./scripts/detection-report.sh > docs/detection-results.md
 	@cat docs/detection-results.md
+endif
 
 .PHONY: idle-cpu
 ## Idle CPU of `gridtop watch` on 4 simulated nodes (release build), over 60 s, per thread.
