@@ -99,7 +99,7 @@ final class JournalCrashTests: XCTestCase {
     func testEveryReportedActionSurvivesSIGKILL() throws {
         let path = temporaryPath("chain-1.sqlite")
         let trials = Int(ProcessInfo.processInfo.environment["GRIDTOP_CRASH_TRIALS"] ?? "") ?? 50
-        var rng = SplitMix64(seed: 42)
+        var rng = StressRandom(seed: 42)
         var reported = 0, killedMidStream = 0
         let started = Date()
         for trial in 0..<trials {

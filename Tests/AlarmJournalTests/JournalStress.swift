@@ -12,7 +12,7 @@ enum JournalStress {
                            print: (String) -> Void) throws {
         let journal = try AlarmJournal(path: path, chainId: 1)
         var (book, _) = try journal.restore()
-        var rng = SplitMix64(seed: seed)
+        var rng = StressRandom(seed: seed)
         let names = (0..<alarms).map { AssetID.asset(code: "STRESS-\($0)") }
         func condition(_ i: Int) -> AlarmCondition {
             AlarmCondition(kind: i % 3 == 0 ? .staleMeter : .suspectedTheft, asset: names[i], assetName: "STRESS-\(i)",
@@ -62,15 +62,12 @@ enum JournalStress {
     }
 }
 
-/// A small seeded generator (SplitMix64).
-struct SplitMix64: RandomNumberGenerator, Sendable {
+/// A small seeded generator (xorshift64*): the same seed, the same stream of work.
+struct StressRandom: RandomNumberGenerator, Sendable {
     var state: UInt64
-    init(seed: UInt64) { state = seed }
+    init(seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 | 1 }
     mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+        state ^= state >> 12; state ^= state << 25; state ^= state >> 27
+        return state &* 0x2545_F491_4F6C_DD1D
     }
 }
