@@ -27,9 +27,10 @@ import GridCore
 /// that stops clears within hours, not after the slow statistic has drained.
 public struct SegmentDetector: Sendable {
     public struct Parameters: Sendable, Equatable {
-        /// Complete intervals learned before any judgement (a day of 15-minute intervals):
-        /// a young loss model extrapolating to its first peak is no evidence of theft.
-        public var warmup = 96
+        /// Complete intervals learned before any judgement: a segment still learning raises no
+        /// theft alarm. The physical loss model (never negative, bounded) and the prediction σ keep
+        /// a young model from reading its first peak as theft.
+        public var warmup = 8
         /// History used for the loss model.
         public var window = 96 * 7
         /// CUSUM reference value and decision threshold (in σ units).

@@ -57,7 +57,7 @@ final class PhysicalCaseTests: XCTestCase {
             if let p = before, b.complete {
                 XCTAssertNil(j, "a segment still learning is not judged (interval \(b.interval))")
                 XCTAssertEqual(p.learned, learned)
-                XCTAssertEqual(p.of, 96)
+                XCTAssertEqual(p.of, det.parameters.warmup)
                 learned += 1
             }
             guard let j else { continue }
@@ -66,8 +66,8 @@ final class PhysicalCaseTests: XCTestCase {
             XCTAssertLessThanOrEqual(abs(j.meterOffsetWh), 0.025 * j.throughputWh + 1, "meter offset bounded at \(b.interval)")
             XCTAssertFalse(j.suspect, "no theft alarm on a clean grid supply point (interval \(b.interval), z \(j.z))")
         }
-        XCTAssertEqual(learned, 96)
-        XCTAssertGreaterThan(judged, 80)
+        XCTAssertEqual(learned, det.parameters.warmup)
+        XCTAssertGreaterThan(judged, 150)
         XCTAssertNil(det.learning)
     }
 
