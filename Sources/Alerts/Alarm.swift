@@ -188,11 +188,8 @@ public struct AlarmSuspect: Sendable, Equatable {
     public var score: Double
     /// Estimated energy the meter stopped recording since the change point (Wh).
     public var deficitWh: Double
-    /// Why it is suspected, in words and numbers (e.g. "reads 62 % below its own hour-of-day
-    /// profile since 2026-11-20 08:15 UTC (3.1 kWh less), while the segment's unaccounted energy rose by 3.0 kWh").
-    public var reason: String = ""
-    public init(asset: AssetID, name: String, score: Double, deficitWh: Double, reason: String = "") {
-        self.asset = asset; self.name = name; self.score = score; self.deficitWh = deficitWh; self.reason = reason
+    public init(asset: AssetID, name: String, score: Double, deficitWh: Double) {
+        self.asset = asset; self.name = name; self.score = score; self.deficitWh = deficitWh
     }
 }
 

@@ -46,11 +46,8 @@ public enum AlarmJSON {
         }
         if !a.suspects.isEmpty {
             o["suspects"] = .array(a.suspects.map { s in
-                var so: [String: JSON] = ["asset": .string(s.asset.hex), "assetName": .string(s.name),
-                                          "score": .number(String(format: "%.2f", s.score.isFinite ? s.score : 0)),
-                                          "deficitWh": .number(String(Int64(s.deficitWh.rounded())))]
-                if !s.reason.isEmpty { so["reason"] = .string(s.reason) }
-                return .object(so)
+                .object(["asset": .string(s.asset.hex), "assetName": .string(s.name),
+                         "score": .number(String(format: "%.2f", s.score.isFinite ? s.score : 0)), "deficitWh": .number(String(Int64(s.deficitWh.rounded())))])
             })
         }
         if let by = t.by { o["by"] = .string(by) }
@@ -139,7 +136,7 @@ public enum AlarmJSON {
                       case .number(let score)? = s["score"], let sc = Double(score) else { throw DecodeError("bad suspect") }
                 var deficit = 0.0
                 if case .number(let d)? = s["deficitWh"] { deficit = Double(d) ?? 0 }
-                a.suspects.append(AlarmSuspect(asset: id, name: name, score: sc, deficitWh: deficit, reason: s["reason"]?.stringValue ?? ""))
+                a.suspects.append(AlarmSuspect(asset: id, name: name, score: sc, deficitWh: deficit))
             }
         }
         a.lastComment = j["lastComment"]?.stringValue

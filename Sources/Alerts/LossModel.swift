@@ -7,13 +7,6 @@
 /// least squares with Huber weights (robust to outliers), with a small ridge
 /// on b and c so that a short or flat history falls back to a constant.
 /// Nothing here is tuned to a particular grid: the band comes from the data.
-///
-/// The fit is physical (issue 13): the loss `a + c·E²` is never negative —
-/// `a ≥ 0` (no-load), `c ≥ 0` (I²R) — and bounded (`a` at most 5 %, `c·E²` at most
-/// 10 % of the largest throughput seen), and the meters' calibration offset `b·E`
-/// is at most ±2.5 % of the throughput (class 1 meters on both sides, MPE ±1 % each,
-/// plus the transformer meter's CTs). A young model can therefore never explain a
-/// segment with a negative loss, nor extrapolate one to a load it has not seen.
 public struct LossModel: Sendable, Equatable {
     public var a: Double = 0
     public var b: Double = 0
@@ -40,25 +33,10 @@ public struct LossModel: Sendable, Equatable {
         return sigma * (1 + max(q, 0)).squareRoot()
     }
 
-    /// The expected residual at throughput `e`: technical loss plus the meters' calibration offset.
     public func expected(_ e: Double) -> Double {
         let x = e / scale
         return a + b * x + c * x * x
     }
-
-    /// The technical loss at `e` (no-load plus I²R): never negative.
-    public func loss(_ e: Double) -> Double {
-        let x = e / scale
-        return max(0, a + c * x * x)
-    }
-
-    /// The meters' calibration offset at `e` (either sign, bounded).
-    public func offset(_ e: Double) -> Double { b * e / scale }
-
-    /// Bounds of the physical model, as fractions of the largest throughput seen (`scale`).
-    public static let maxNoLoadFraction = 0.05
-    public static let maxLoadLossFraction = 0.10
-    public static let maxOffsetFraction = 0.025
 
     /// Fits the model to (E, residual) samples.
     public static func fit(_ points: [(e: Double, r: Double)], ridge: Double = 0.01) -> LossModel {
@@ -90,9 +68,7 @@ public struct LossModel: Sendable, Equatable {
             let lambda = ridge * max(1, Double(points.count)) * 0.01
             ata[1][1] += lambda
             ata[2][2] += lambda
-            let bounds = [(0.0, maxNoLoadFraction * scale), (-maxOffsetFraction * scale, maxOffsetFraction * scale),
-                          (0.0, maxLoadLossFraction * scale)]
-            guard let sol = boxSolve(ata, atr, bounds: bounds) else { break }
+            guard let sol = solve3(ata, atr) else { break }
             m.inverseNormal = (0..<3).flatMap { j -> [Double] in
                 var unit = [0.0, 0.0, 0.0]
                 unit[j] = 1
@@ -120,64 +96,6 @@ public struct LossModel: Sendable, Equatable {
         let n = s.count
         if n == 0 { return 0 }
         return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2
-    }
-
-    /// Minimises the quadratic ½θᵀAθ − θᵀv (the weighted normal equations) with each θⱼ in
-    /// its bounds: every combination of free / at-lower / at-upper coordinates is tried
-    /// (27 for three), the feasible one with the least objective wins. Exact for a convex
-    /// quadratic on a box, and cheap at this size.
-    static func boxSolve(_ m: [[Double]], _ v: [Double], bounds: [(Double, Double)]) -> [Double]? {
-        var best: [Double]?
-        var bestObjective = Double.infinity
-        for code in 0..<27 {
-            let state = [code % 3, (code / 3) % 3, code / 9]  // 0 free, 1 lower, 2 upper
-            var theta = [0.0, 0.0, 0.0]
-            var free: [Int] = []
-            for j in 0..<3 {
-                switch state[j] {
-                case 1: theta[j] = bounds[j].0
-                case 2: theta[j] = bounds[j].1
-                default: free.append(j)
-                }
-            }
-            if !free.isEmpty {
-                // Reduced system: A_ff θ_f = v_f − A_fc θ_c.
-                var a = [[Double]](repeating: [Double](repeating: 0, count: free.count), count: free.count)
-                var r = [Double](repeating: 0, count: free.count)
-                for (p, j) in free.enumerated() {
-                    r[p] = v[j]
-                    for k in 0..<3 where !free.contains(k) { r[p] -= m[j][k] * theta[k] }
-                    for (q, k) in free.enumerated() { a[p][q] = m[j][k] }
-                }
-                guard let sol = solveSmall(a, r) else { continue }
-                var feasible = true
-                for (p, j) in free.enumerated() {
-                    theta[j] = sol[p]
-                    if sol[p] < bounds[j].0 - 1e-12 || sol[p] > bounds[j].1 + 1e-12 { feasible = false }
-                }
-                guard feasible else { continue }
-            }
-            var objective = 0.0
-            for j in 0..<3 {
-                objective -= theta[j] * v[j]
-                for k in 0..<3 { objective += 0.5 * theta[j] * m[j][k] * theta[k] }
-            }
-            if objective < bestObjective - 1e-12 * max(1, abs(bestObjective)) {
-                bestObjective = objective
-                best = theta
-            }
-        }
-        return best
-    }
-
-    /// Gaussian elimination for 1…3 unknowns; nil when singular.
-    static func solveSmall(_ m: [[Double]], _ v: [Double]) -> [Double]? {
-        let n = v.count
-        if n == 3 { return solve3(m, v) }
-        if n == 1 { return abs(m[0][0]) > 1e-12 ? [v[0] / m[0][0]] : nil }
-        let det = m[0][0] * m[1][1] - m[0][1] * m[1][0]
-        guard abs(det) > 1e-12 * max(1, abs(m[0][0] * m[1][1])) else { return nil }
-        return [(v[0] * m[1][1] - m[0][1] * v[1]) / det, (m[0][0] * v[1] - m[1][0] * v[0]) / det]
     }
 
     static func solve3(_ m: [[Double]], _ v: [Double]) -> [Double]? {

@@ -401,15 +401,12 @@ public struct Monitor: Sendable {
             }
             if let j = judgement {
                 let loss = Int64(j.expectedLossWh.rounded())
-                let expected = Int64(j.expectedResidualWh.rounded())
                 flow.expectedLossWh = loss
-                flow.meterOffsetWh = expected - loss
-                flow.unaccountedWh = b.residualWh - expected
+                flow.unaccountedWh = b.residualWh - loss
                 lossByStage[asset.stage, default: 0] += loss
-                unaccountedByStage[asset.stage, default: 0] += b.residualWh - expected
+                unaccountedByStage[asset.stage, default: 0] += b.residualWh - loss
                 out.append(contentsOf: judgeTheft(asset, j, now: now))
             } else {
-                flow.learning = det.learning.map { SegmentFlow.Learning(learned: $0.learned, of: $0.of) }
                 // Still learning this segment's loss band: all of its residual counts as loss.
                 lossByStage[asset.stage, default: 0] += b.residualWh
             }
@@ -436,12 +433,10 @@ public struct Monitor: Sendable {
 
     private mutating func judgeTheft(_ asset: Asset, _ j: SegmentDetector.Judgement, now: Double) -> [AlarmTransition] {
         if j.suspect {
-            let excess = j.residualWh - j.expectedResidualWh
+            let excess = j.residualWh - j.expectedLossWh
             let pct = j.throughputWh > 0 ? 100 * excess / j.throughputWh : 0
-            // The loss is physical (never negative); the meters' calibration offset is named apart when it matters.
-            let offset = abs(j.meterOffsetWh) >= 1 ? String(format: " and meter offset %@%@", j.meterOffsetWh > 0 ? "+" : "", Energy.format(j.meterOffsetWh)) : ""
-            var msg = String(format: "unaccounted %@ (%.1f%% of %@ through) beyond expected loss %@%@; CUSUM %.1f",
-                             Energy.format(excess), pct, Energy.format(j.throughputWh), Energy.format(j.expectedLossWh), offset, j.cusum)
+            var msg = String(format: "unaccounted %@ (%.1f%% of %@ through) beyond expected loss %@; CUSUM %.1f",
+                             Energy.format(excess), pct, Energy.format(j.throughputWh), Energy.format(j.expectedLossWh), j.cusum)
             let step = configuration.suspectRefreshIntervals &* UInt64(intervalSeconds)
             if suspects[asset.id] == nil || rankedAt[asset.id].map({ j.interval >= $0 &+ step }) ?? true {
                 suspects[asset.id] = rankSuspects(asset.id, through: j.interval)
@@ -480,35 +475,11 @@ public struct Monitor: Sendable {
             residual.append(ok ? Double(b!.residualWh) : nil)
             throughput.append(ok ? Double(b!.throughputWh) : nil)
         }
-        // Generation and storage are producers: named only when their own readings contradict the balance.
-        let producers = Set(kids.indices.filter { i in
-            let st = topology[kids[i]]?.stage
-            return st == Stage.generation || st == Stage.storage
-        })
-        let since = cp < ivs.count ? Self.wallTime(ivs[cp]) : nil
         let ranked = SuspectRanking.rank(consumers: kids, readings: readings, hourOfDay: hours, changePoint: cp,
-                                         residualWh: residual, throughputWh: throughput, producers: producers, since: since)
+                                         residualWh: residual, throughputWh: throughput)
         return ranked.prefix(configuration.suspectsShown).filter { $0.score > 0 && $0.score.isFinite }.map {
-            var s = AlarmSuspect(asset: $0.asset, name: topology[$0.asset]?.name ?? $0.asset.short, score: $0.score, deficitWh: $0.deficitWh)
-            s.reason = $0.reason
-            return s
+            AlarmSuspect(asset: $0.asset, name: topology[$0.asset]?.name ?? $0.asset.short, score: $0.score, deficitWh: $0.deficitWh)
         }
-    }
-
-    /// An interval start as an operator reads it: `2026-11-20 08:15 UTC` (chain time).
-    static func wallTime(_ t: UInt64) -> String {
-        let days = Int64(t / 86_400), secs = Int(t % 86_400)
-        // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
-        return String(format: "%04lld-%02lld-%02lld %02lld:%02lld UTC", y, m, d, Int64(secs / 3600), Int64((secs % 3600) / 60))
     }
 
     /// Re-checks one party's trades in one settled interval; the alarm stays while any interval fails.

@@ -38,19 +38,10 @@ public struct SegmentFlow: Sendable, Equatable {
     /// Σ net import of the children that reported: delivered downstream.
     public var deliveredWh: Int64
     public var throughputWh: Int64
-    /// The detector's expected technical loss (never negative); nil while learning or when incomplete.
+    /// The detector's expected technical loss; nil while learning or when incomplete.
     public var expectedLossWh: Int64?
-    /// The meters' calibration offset in the expected residual (either sign); nil while learning.
-    public var meterOffsetWh: Int64?
-    /// Residual beyond the expected loss and offset; nil while learning or when incomplete.
+    /// Residual beyond the expected loss; nil while learning or when incomplete.
     public var unaccountedWh: Int64?
-    /// While the segment's detector is still learning: intervals learned of those needed.
-    public var learning: Learning?
-    public struct Learning: Sendable, Equatable {
-        public var learned: Int
-        public var of: Int
-        public init(learned: Int, of: Int) { self.learned = learned; self.of = of }
-    }
     /// False when a meter was missing: never evidence of theft.
     public var complete: Bool
     public var childrenReporting: Int

@@ -16,20 +16,10 @@ import GridCore
 /// fit residuals, so serially correlated residuals (slow drift of losses or
 /// load-dependent meter errors) do not turn into false alarms: the run length
 /// it allows is calibrated on this segment's data, not on a noise model.
-///
-/// A segment still learning (fewer than `warmup` complete intervals) is not judged:
-/// no theft alarm, and the screen says `learning (n of N intervals)`.
-///
-/// The condition clears as docs/alerts-json.md says: once the fast statistic has been
-/// back at zero for `clearAfter` intervals — and, when only the slow statistic raised it
-/// (a small persistent excess), once a reverse CUSUM on the same increments shows that
-/// the excess has gone (`returnH`). Both statistics then restart from zero, so a theft
-/// that stops clears within hours, not after the slow statistic has drained.
 public struct SegmentDetector: Sendable {
     public struct Parameters: Sendable, Equatable {
-        /// Complete intervals learned before any judgement (a day of 15-minute intervals):
-        /// a young loss model extrapolating to its first peak is no evidence of theft.
-        public var warmup = 96
+        /// Clean intervals needed before any judgement.
+        public var warmup = 8
         /// History used for the loss model.
         public var window = 96 * 7
         /// CUSUM reference value and decision threshold (in σ units).
@@ -50,24 +40,15 @@ public struct SegmentDetector: Sendable {
         /// The slow CUSUM starts after this much learned history (seconds of the segment's
         /// own intervals): its autocorrelation estimate needs a whole daily cycle.
         public var slowWarmupSeconds: UInt64 = 86_400
-        /// Intervals at a clean balance (z ≈ 0) before the condition clears: the reverse CUSUM
-        /// Σ(k/2 − z) must reach clearAfter · k/2; any interval with z > k restarts it.
+        /// Intervals with S back at zero before the condition clears.
         public var clearAfter = 4
-        /// Reverse CUSUM threshold (σ units): an alarm raised by the slow statistic alone clears
-        /// once Σ(slowK − z') since the alarm exceeds this (the small excess has gone: ~8 h at z' ≈ 0).
-        public var returnH = 8.0
         public init() {}
     }
 
     public struct Judgement: Sendable, Equatable {
         public var interval: UInt64
         public var residualWh: Double
-        /// The technical loss expected at this throughput (never negative).
         public var expectedLossWh: Double
-        /// The meters' calibration offset the fit found (either sign, bounded): part of the expected residual.
-        public var meterOffsetWh: Double = 0
-        /// What the residual should be without theft: loss plus the meters' offset.
-        public var expectedResidualWh: Double { expectedLossWh + meterOffsetWh }
         public var sigmaWh: Double
         public var z: Double
         public var cusum: Double
@@ -89,12 +70,7 @@ public struct SegmentDetector: Sendable {
     /// The interval at which the CUSUM last rose from zero: the maximum-likelihood
     /// estimate of when the shift began (Page's change point), for localisation.
     public private(set) var changePoint: UInt64?
-    /// Reverse CUSUM of the fast increments (reference k/2): the balance is back in band.
-    private var returnFast = 0.0
-    /// The fast statistic tripped during the current activation (else the slow one alone raised it).
-    private var fastHeld = false
-    /// Reverse CUSUM of the slow increments since the alarm: evidence that the excess has gone.
-    private var returnCusum = 0.0
+    private var quietIntervals = 0
     private var fastRise: UInt64?
     private var firstInterval: UInt64?
     private var slowRise: UInt64?
@@ -102,14 +78,9 @@ public struct SegmentDetector: Sendable {
 
     public init(parameters: Parameters = Parameters()) { self.parameters = parameters }
 
-    /// The expected technical loss for a throughput, once warmed up (never negative).
+    /// The expected technical loss for a throughput, once warmed up.
     public func expectedLoss(_ e: Double) -> Double? {
-        history.count >= parameters.warmup ? model.loss(e) : nil
-    }
-
-    /// While learning: complete intervals learned and how many are needed; nil once judging.
-    public var learning: (learned: Int, of: Int)? {
-        history.count >= parameters.warmup ? nil : (history.count, parameters.warmup)
+        history.count >= parameters.warmup ? model.expected(e) : nil
     }
 
     public mutating func observe(_ b: SegmentBalance) -> Judgement? {
@@ -121,8 +92,7 @@ public struct SegmentDetector: Sendable {
             learn(e, r)
             return nil
         }
-        let loss = model.loss(e), offset = model.offset(e)
-        let expected = loss + offset
+        let expected = model.expected(e)
         // The fit's own uncertainty counts: a young model extrapolating to a
         // load it has not seen yet (the first morning peak) is not trusted as much.
         let sigma = max(model.predictionSigma(e), parameters.sigmaFloorFraction * abs(e), parameters.sigmaFloorWh)
@@ -139,36 +109,19 @@ public struct SegmentDetector: Sendable {
             if previousSlow == 0 && slowCusum > 0 { slowRise = b.interval }
         }
         let fastTrips = cusum > parameters.h, slowTrips = slowCusum > parameters.slowH
-        if !suspect && (fastTrips || slowTrips) {
-            changePoint = fastTrips ? fastRise : slowRise
+        if !suspect && (fastTrips || slowTrips) { changePoint = fastTrips ? fastRise : slowRise }
+        if fastTrips || slowTrips {
             suspect = true
-            fastHeld = fastTrips
-            returnFast = 0
-            returnCusum = 0
+            quietIntervals = 0
         } else if suspect {
-            // Reverse CUSUMs (Page's test for the return to normal): fresh excess above the fast
-            // reference restarts them; a clean balance (z ≈ 0) passes the fast one in `clearAfter`
-            // intervals, the slow one (for a slow-only alarm: a small excess) in about returnH / slowK.
-            if fastTrips && z > parameters.k { fastHeld = true }
-            let zs = z * ((1 - rho) / (1 + rho)).squareRoot()
-            returnFast = z > parameters.k ? 0 : max(0, returnFast + parameters.k / 2 - z)
-            returnCusum = max(0, returnCusum + parameters.slowK - zs)
-            let back = fastHeld ? returnFast >= Double(parameters.clearAfter) * parameters.k / 2 : returnCusum > parameters.returnH
-            if back {
-                suspect = false
-                cusum = 0
-                slowCusum = 0
-                returnFast = 0
-                returnCusum = 0
-                fastHeld = false
-            }
+            quietIntervals = cusum == 0 && slowCusum < parameters.slowH / 2 ? quietIntervals + 1 : 0
+            if quietIntervals >= parameters.clearAfter { suspect = false }
         }
         // Neither outliers nor intervals under a half-grown slow CUSUM teach the model:
         // a slowly accumulating theft must not be learned as loss.
         if abs(z) < parameters.exclusion && !suspect && slowCusum < parameters.slowH / 2 { learn(e, r) }
-        var j = Judgement(interval: b.interval, residualWh: r, expectedLossWh: loss, sigmaWh: sigma, z: z,
+        let j = Judgement(interval: b.interval, residualWh: r, expectedLossWh: expected, sigmaWh: sigma, z: z,
                           cusum: cusum, suspect: suspect, throughputWh: e)
-        j.meterOffsetWh = offset
         last = j
         return j
     }

@@ -21,14 +21,6 @@ import GridCore
 /// Theft that leaves the thief's meter
 /// untouched (a hook-up on the line before an honest meter) changes no meter,
 /// so it cannot be attributed to a consumer this way.
-///
-/// **Producers** (generation, PV, storage — by stage, or a child whose reference readings are
-/// net export) are not judged by these statistics: a PV system producing less on a cloudy
-/// day is weather, not theft. A producer is named only when its own readings contradict the
-/// balance: its export moves with the segment's unaccounted energy (an over-reading meter
-/// claims energy that never arrived) better than any consumer's missing energy does.
-///
-/// Every suspect carries a `reason` in words and numbers, so an operator can judge it.
 public enum SuspectRanking {
     public struct Suspect: Sendable, Equatable {
         public var asset: AssetID
@@ -43,14 +35,6 @@ public enum SuspectRanking {
         /// standard errors: a share of consumption hidden (h1, h3), seen past EV sessions and
         /// other rare large loads that inflate the mean-based level statistic.
         public var ratioZ: Double = 0
-        /// A producer (generation, PV, storage): ranked only by the contradiction test.
-        public var producer = false
-        /// Why it is suspected, in words and numbers (empty when it is not).
-        public var reason = ""
-        /// Facts behind the reason (filled by `score`).
-        var meanDropShare = 0.0
-        var shapeBefore = 0.0, shapeAfter = 0.0
-        var excessCorrelation = 0.0
     }
 
     /// - Parameters:
@@ -63,117 +47,35 @@ public enum SuspectRanking {
     ///     segment's excess over its loss model (fitted on the reference period): the meter whose
     ///     missing energy moves with the unaccounted energy is the likely one — this is what
     ///     finds the energy-neutral attacks, whose deficit changes sign within the day.
-    ///   - producers: indices of children known to be producers (generation or storage stage); a child
-    ///     whose reference readings are net export is treated as one too.
-    ///   - since: the change point's wall time in words (e.g. `2026-11-20 08:15 UTC`), for the reasons.
     public static func rank(consumers: [AssetID], readings: [[Double?]], hourOfDay: [Int], changePoint: Int,
-                            residualWh: [Double?]? = nil, throughputWh: [Double?]? = nil,
-                            producers: Set<Int> = [], since: String? = nil) -> [Suspect] {
+                            residualWh: [Double?]? = nil, throughputWh: [Double?]? = nil) -> [Suspect] {
         var out: [Suspect] = []
         out.reserveCapacity(consumers.count)
         let excess = residualWh.flatMap { r in throughputWh.map { excessOverLoss(r, $0, changePoint: changePoint) } }
         for (i, id) in consumers.enumerated() where i < readings.count {
-            if producers.contains(i) || isNetExporter(readings[i], before: changePoint) {
-                var s = Suspect(asset: id, score: 0, levelZ: 0, shapeZ: 0, deficitWh: 0)
-                s.producer = true
-                if let excess {
-                    let (z, r) = exportCorrelation(readings[i], excess, changePoint: changePoint)
-                    s.excessZ = z
-                    s.excessCorrelation = r
-                }
-                out.append(s)
-                continue
-            }
             var s = score(id, readings[i], hourOfDay: hourOfDay, changePoint: changePoint)
-            if let excess {
-                s.excessZ = excessCorrelation(readings[i], excess, hourOfDay: hourOfDay, changePoint: changePoint)
-                s.excessCorrelation = tanh(s.excessZ / Double(max(1, readings[i].count - changePoint - 3)).squareRoot())
-            }
+            if let excess { s.excessZ = excessCorrelation(readings[i], excess, hourOfDay: hourOfDay, changePoint: changePoint) }
             out.append(s)
         }
         // Most consumers are honest: each statistic is re-standardised across the
         // segment's consumers (median and MAD), so days that move everybody
         // (weather, holidays) and serial correlation do not rank anyone, and the
-        // two statistics become comparable. Producers are not part of that population.
-        let people = out.filter { !$0.producer }
-        if people.count >= 5 {
-            let lv = people.map(\.levelZ), sh = people.map(\.shapeZ)
+        // two statistics become comparable.
+        if out.count >= 5 {
+            let lv = out.map(\.levelZ), sh = out.map(\.shapeZ)
             let lm = LossModel.median(lv), ls = max(LossModel.robustSigma(lv), 1e-9)
             let sm = LossModel.median(sh), ss = max(LossModel.robustSigma(sh), 1e-9)
-            let ex = people.map(\.excessZ)
+            let ex = out.map(\.excessZ)
             let em = LossModel.median(ex), es = max(LossModel.robustSigma(ex), 1e-9)
-            let rz = people.map(\.ratioZ)
+            let rz = out.map(\.ratioZ)
             let rm = LossModel.median(rz), rs = max(LossModel.robustSigma(rz), 1e-9)
-            let bestConsumerExcess = ex.max() ?? 0
             for i in out.indices {
-                if out[i].producer {
-                    // Contradiction: its export explains the unaccounted energy better than any consumer.
-                    let contradicts = excess != nil && out[i].excessCorrelation >= 0.5 && out[i].excessZ > bestConsumerExcess
-                    out[i].score = contradicts ? (out[i].excessZ - em) / es : 0
-                    continue
-                }
                 out[i].score = max((out[i].levelZ - lm) / ls, (out[i].shapeZ - sm) / ss,
                                    excess == nil ? -.infinity : (out[i].excessZ - em) / es,
                                    (out[i].ratioZ - rm) / rs)
             }
-            for i in out.indices where out[i].score > 0 {
-                out[i].reason = reason(out[i], lm: lm, ls: ls, sm: sm, ss: ss, em: em, es: es, rm: rm, rs: rs,
-                                       excessWh: excess.map { unaccounted($0, from: changePoint) }, since: since)
-            }
-        } else {
-            for i in out.indices where out[i].producer { out[i].score = 0 }
         }
         return out.sorted { $0.score != $1.score ? $0.score > $1.score : $0.asset < $1.asset }
-    }
-
-    /// A child whose reference-period readings are net export is a producer, whatever its stage.
-    static func isNetExporter(_ xs: [Double?], before cp: Int) -> Bool {
-        var sum = 0.0, n = 0
-        for t in 0..<min(cp, xs.count) { if let x = xs[t] { sum += x; n += 1 } }
-        return n >= 8 && sum < 0
-    }
-
-    /// Σ of the segment's excess after the change point (Wh).
-    static func unaccounted(_ excess: [Double?], from cp: Int) -> Double {
-        var s = 0.0
-        for t in max(cp, 0)..<max(excess.count, cp) where t < excess.count { s += excess[t] ?? 0 }
-        return s
-    }
-
-    /// Correlation after the change point of a producer's export (−reading) with the segment's excess:
-    /// (Fisher z·√(n−3), r). An over-reading export meter makes unaccounted energy in step with its export.
-    static func exportCorrelation(_ xs: [Double?], _ excess: [Double?], changePoint cp: Int) -> (Double, Double) {
-        var a: [Double] = [], b: [Double] = []
-        for t in max(cp, 0)..<min(xs.count, excess.count) {
-            guard let x = xs[t], let e = excess[t] else { continue }
-            a.append(-x); b.append(e)
-        }
-        guard a.count >= 8 else { return (0, 0) }
-        let r = correlation(a, b)
-        return (atanh(clamp(r)) * Double(a.count - 3).squareRoot(), r)
-    }
-
-    /// The reason of the statistic that ranked the suspect.
-    static func reason(_ s: Suspect, lm: Double, ls: Double, sm: Double, ss: Double, em: Double, es: Double, rm: Double, rs: Double,
-                       excessWh: Double?, since: String?) -> String {
-        let when = since.map { " since " + $0 } ?? " since the change"
-        let seg = excessWh.map { ", while the segment's unaccounted energy rose by \(Energy.format($0))" } ?? ""
-        if s.producer {
-            return String(format: "its export readings move with the segment's unaccounted energy%@ (r = %.2f, closer than any consumer's missing energy): the meter may over-read",
-                          when, s.excessCorrelation)
-        }
-        let level = (s.levelZ - lm) / ls, shape = (s.shapeZ - sm) / ss, ex = (s.excessZ - em) / es, ratio = (s.ratioZ - rm) / rs
-        let best = max(level, shape, ex, ratio)
-        if best == shape {
-            return String(format: "its readings stopped following its own daily profile%@ (correlation %.2f → %.2f)%@",
-                          when, s.shapeBefore, s.shapeAfter, seg)
-        }
-        if best == ex {
-            return String(format: "its missing energy moves with the segment's unaccounted energy%@ (r = %.2f; %@ below its own profile)",
-                          when, s.excessCorrelation, Energy.format(s.deficitWh))
-        }
-        return String(format: "reads %.0f %% below its own hour-of-day profile%@ (%@ less)%@",
-                      100 * s.meanDropShare, when, Energy.format(s.deficitWh), seg)
     }
 
     static func score(_ id: AssetID, _ xs: [Double?], hourOfDay: [Int], changePoint cp: Int) -> Suspect {
@@ -212,9 +114,6 @@ public enum SuspectRanking {
         var suspect = Suspect(asset: id, score: max(levelZ, shapeZ), levelZ: levelZ, shapeZ: shapeZ,
                               deficitWh: afterDeficit.reduce(0, +))
         suspect.ratioZ = ratioDrop(xs, hourOfDay: hourOfDay, split: split, n: n)
-        let expectedAfter = afterB.reduce(0, +)
-        suspect.meanDropShare = expectedAfter > 0 ? afterDeficit.reduce(0, +) / expectedAfter : 0
-        if afterX.count >= 8 { suspect.shapeBefore = correlation(refX, refB); suspect.shapeAfter = correlation(afterX, afterB) }
         return suspect
     }
 

@@ -43,19 +43,6 @@ public struct SegmentStatus: Sendable, Equatable {
     public var bandHighWh: Int64?
     /// False when a meter is missing: never evidence of theft.
     public var complete: Bool
-    /// While the segment's detector is still learning its loss band: intervals learned, of those needed.
-    public var learning: (learned: Int, of: Int)?
-
-    public static func == (a: SegmentStatus, b: SegmentStatus) -> Bool {
-        a.residualWh == b.residualWh && a.throughputWh == b.throughputWh && a.bandLowWh == b.bandLowWh
-            && a.bandHighWh == b.bandHighWh && a.complete == b.complete
-            && a.learning?.learned == b.learning?.learned && a.learning?.of == b.learning?.of
-    }
-
-    /// `learning (n of N intervals)`, or plain `learning` when the progress is not known.
-    public var learningText: String {
-        learning.map { "learning (\($0.learned) of \($0.of) intervals)" } ?? "learning"
-    }
 
     public init(residualWh: Int64, throughputWh: Int64, bandLowWh: Int64? = nil, bandHighWh: Int64? = nil, complete: Bool = true) {
         self.residualWh = residualWh; self.throughputWh = throughputWh

@@ -101,10 +101,9 @@ public struct ScreenDataBuilder: Sendable {
             var status = SegmentStatus(residualWh: b.residualWh, throughputWh: b.throughputWh, complete: b.complete)
             if let j = det.last, j.interval == t {
                 let half = det.parameters.bandSigmas * j.sigmaWh
-                status.bandLowWh = Int64((j.expectedResidualWh - half).rounded())
-                status.bandHighWh = Int64((j.expectedResidualWh + half).rounded())
+                status.bandLowWh = Int64((j.expectedLossWh - half).rounded())
+                status.bandHighWh = Int64((j.expectedLossWh + half).rounded())
             }
-            status.learning = det.learning
             balances[seg] = status
         }
         // The ranked consumers under a suspect segment are marked too, with their score.

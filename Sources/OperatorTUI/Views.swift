@@ -458,7 +458,7 @@ enum GridView {
         case .above: return ("above band", .warn)
         case .below: return ("below band", .warn)
         case .incomplete: return ("incomplete", .dim)
-        case .learning: return (b.learning.map { "learn \($0.learned)/\($0.of)" } ?? "learning", .dim)
+        case .learning: return ("learning", .dim)
         }
     }
 
@@ -502,8 +502,7 @@ enum GridView {
             x += buf.put("band " + Format.energy(wh: lo, unit: .kWh) + " … " + Format.energy(wh: hi, unit: .kWh), x: x, y: y, role: .dim) + 2
         }
         let vt = verdictText(node, c.options.glyphs)
-        let text = !node.suspect && b.verdict == .learning ? b.learningText : vt.0
-        x += buf.put(text, x: x, y: y, role: vt.1 ?? .normal) + 2
+        x += buf.put(vt.0, x: x, y: y, role: vt.1 ?? .normal) + 2
         if c.width - x >= 12 {
             BandGauge.draw(value: Double(b.residualWh), low: b.bandLowWh.map(Double.init), high: b.bandHighWh.map(Double.init),
                            x: x, y: y, width: min(30, c.width - x - 1), markerRole: verdictRole(b, suspect: node.suspect),
