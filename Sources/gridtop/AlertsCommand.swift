@@ -27,6 +27,9 @@ struct AlertsCommand: AsyncParsableCommand {
     var toBlock: String?
     @Flag(help: "Keep following the chain live (the default without --to-block).")
     var follow = false
+    @Option(name: .customLong("state-json"),
+            help: "Keep PATH holding the monitor's state as JSON (head, active alarms, per-stage energy, per-segment balances), rewritten as it changes and at exit.")
+    var stateJSON: String?
 
     func endpoints() throws -> [NodeEndpoint] {
         try NodeEndpoint.fromCommandLine(urls: nodes, headers: headers, environment: ProcessInfo.processInfo.environment)
@@ -61,13 +64,25 @@ struct AlertsCommand: AsyncParsableCommand {
         var until: UInt64?
         if let t = toBlock { until = try t == "head" ? await client.currentHead() : UInt64(t)! }
         let stop = until
+        let statePath = stateJSON
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await service.run(client: client, until: stop) }
             group.addTask { _ = await Signals.wait() }
             if let limit { group.addTask { try await Task.sleep(for: limit) } }
+            if let statePath {
+                group.addTask {
+                    var last: MonitorState?
+                    while !Task.isCancelled {
+                        let s = await service.currentState()
+                        if s != last { try StateFile.write(s, to: statePath); last = s }
+                        try await Task.sleep(for: .milliseconds(200))
+                    }
+                }
+            }
             _ = try await group.next()
             group.cancelAll()
         }
+        if let statePath { try StateFile.write(await service.currentState(), to: statePath) }
     }
 
     static func text(_ t: AlarmTransition) -> String {
@@ -85,5 +100,15 @@ final class LineWriter: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
+}
+
+/// `--state-json`: the whole file replaced at once (written beside it, then renamed), so a
+/// reader never sees half of it.
+enum StateFile {
+    static func write(_ state: MonitorState, to path: String) throws {
+        let tmp = path + ".tmp"
+        try Data((state.json.serialized() + "\n").utf8).write(to: URL(fileURLWithPath: tmp))
+        if rename(tmp, path) != 0 { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
     }
 }

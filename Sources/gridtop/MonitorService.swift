@@ -39,6 +39,9 @@ actor MonitorService {
 
     private var now: Double { Date().timeIntervalSince1970 }
 
+    /// The monitor's state as data (`alerts --state-json`).
+    func currentState() -> MonitorState { MonitorState(monitor) }
+
     /// Journals every transition. Opens now when the chain id is known (demo,
     /// `--chain-id`), else on the first `.chain(id)`. Call before `run`.
     func enableJournal(dbPath: String? = nil, chainId: UInt64? = nil) throws {
