@@ -26,8 +26,15 @@ final class GridtopAlerts: @unchecked Sendable {
 
     init(_ arguments: [String], home: TempHome, name: String = "state-\(UUID().uuidString).json") throws {
         statePath = home.path(name)
-        child = ChildProcess(try gridtopBinary(), ["alerts", "--json", "--state-json", statePath] + arguments, environment: home.environment)
+        child = ChildProcess(try Self.binary(), ["alerts", "--json", "--state-json", statePath] + arguments, environment: home.environment)
         try child.start()
+    }
+
+    /// The gridtop under test: the one built beside the tests, or `GRIDTOP_BINARY` (e.g. an older
+    /// build, to measure a behaviour before a change).
+    static func binary() throws -> URL {
+        if let p = ProcessInfo.processInfo.environment["GRIDTOP_BINARY"], !p.isEmpty { return URL(fileURLWithPath: p) }
+        return try gridtopBinary()
     }
 
     /// A full audit of `0...head` (a fresh gridtop over the chain as it is now).
