@@ -27,6 +27,8 @@ public struct MonitorState: Sendable, Equatable {
     public var headNumber: UInt64?
     public var headHash: Bytes32?
     public var settledInterval: UInt64?
+    /// The settled interval is provisional (not yet `confirmations` deep).
+    public var settledProvisional: Bool
     public var activeAlarms: [ActiveAlarm]
     public var stages: [StageFlow]
     public var balances: [Balance]
@@ -39,6 +41,7 @@ public struct MonitorState: Sendable, Equatable {
         headNumber = m.head?.number
         headHash = m.head?.hash
         settledInterval = m.settledInterval
+        settledProvisional = m.settledInterval.map(m.isProvisional) ?? false
         activeAlarms = m.book.alarms.values.filter { $0.active && $0.kind.isGridSide }
             .map { ActiveAlarm(kind: $0.kind, asset: $0.asset, interval: $0.interval, origin: $0.origin) }
             .sorted { ($0.kind.rawValue, $0.asset.hex) < ($1.kind.rawValue, $1.asset.hex) }
@@ -69,6 +72,7 @@ public struct MonitorState: Sendable, Equatable {
             "head": headNumber.map { .number(String($0)) } ?? .null,
             "headHash": headHash.map { .string($0.hex) } ?? .null,
             "settledInterval": settledInterval.map { .number(String($0)) } ?? .null,
+            "settledProvisional": .bool(settledProvisional),
             "assets": .int(assets), "readings": .int(readings), "transfers": .int(transfers),
             "activeAlarms": .array(activeAlarms.map { a in
                 .object(["kind": .string(a.kind.rawValue), "asset": .string(a.asset.hex),

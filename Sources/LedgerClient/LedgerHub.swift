@@ -486,20 +486,41 @@ actor LedgerHub {
     /// per-call cost is small.
     static let backfillAnswerLogs = 4096
 
+    /// The hash of the canonical block at `number` as the node says now (nil: none).
+    private static func canonicalHash(_ conn: any RPCTransport, _ number: UInt64) async throws -> Bytes32? {
+        let r = try await conn.call("eth_getBlockByNumber", [.string(Hex.quantity(number)), false])
+        if r.isNull { return nil }
+        do { return try BlockHeader(json: r).hash } catch { throw LedgerClientError.badResponse(method: "eth_getBlockByNumber", error.description) }
+    }
+
+    /// Times a backfill starts over from a range whose blocks a reorg changed while it read.
+    static let backfillRereads = 8
+
     /// Emits every block in `from...head.number` that holds grid events, then `head`.
+    ///
+    /// A reorg while it reads is caught: each range's answer is bracketed by the hash of the
+    /// range's last block, asked before and after (a change of any block at or below it changes
+    /// that hash), and once every range is read all those hashes are asked again. A range whose
+    /// hash moved is read again, with everything after it, so what is emitted is the final chain.
     private func backfill(from: UInt64, to head: BlockHeader, via src: Source) async throws {
         var groups: [Bytes32: (number: UInt64, logs: [GridLog])] = [:]
-        if from <= head.number {
+        var rereads = 0
+        var rangeEnds: [(start: UInt64, end: UInt64, hash: Bytes32?)] = []
+        var restartAt: UInt64? = from
+        while let startAt = restartAt, from <= head.number {
+            restartAt = nil
+            groups = groups.filter { $0.value.number < startAt }
+            rangeEnds.removeAll { $0.start >= startAt }
             // Ranges are asked for in order, up to `backfillDepth` at a time, and their answers
             // taken in the same order: a refused range drops the ones after it and is asked
             // again, smaller, so every block is covered exactly once.
-            var next = from
+            var next = startAt
             // Blocks asked for next: the range limit learned from the node (`logRange`), and
             // after the first answer also what keeps an answer near `answerTarget` logs at the
             // density seen so far (far below the frame limit; dense history comes in pieces).
             var span = min(logRange, Self.firstBackfillSpan)
             let answerTarget = min(Self.backfillAnswerLogs, max(64, configuration.maxFrameSize / 4 / 1024))
-            var inFlight: [(start: UInt64, end: UInt64, answer: Task<[GridLog], any Error>)] = []
+            var inFlight: [(start: UInt64, end: UInt64, answer: Task<([GridLog], Bytes32?, Bool), any Error>)] = []
             defer { for f in inFlight { f.answer.cancel() } }
             let conn = src.conn
             while next <= head.number || !inFlight.isEmpty {
@@ -510,13 +531,34 @@ actor LedgerHub {
                     ]
                     if let filterAddress { filter["address"] = filterAddress }
                     let f = JSON.object(filter)
-                    inFlight.append((next, end, Task { try await conn.getLogs(f) }))
+                    let last = end
+                    inFlight.append((next, end, Task {
+                        let before = try await Self.canonicalHash(conn, last)
+                        let logs = try await conn.getLogs(f)
+                        let after = try await Self.canonicalHash(conn, last)
+                        return (logs, before, before == after)
+                    }))
                     next = end + 1
                 }
                 let (start, end, answer) = inFlight.removeFirst()
                 let items: [GridLog]
+                let endHash: Bytes32?
                 do {
-                    items = try await withTaskCancellationHandler { try await answer.value } onCancel: { answer.cancel() }
+                    let (logs, hash, steady) = try await withTaskCancellationHandler { try await answer.value } onCancel: { answer.cancel() }
+                    if !steady {
+                        // The chain changed under this answer: read it again (and what follows).
+                        rereads += 1
+                        guard rereads <= Self.backfillRereads else {
+                            throw LedgerClientError.inconsistent("the chain kept reorganising while blocks \(start)–\(end) were read")
+                        }
+                        logger.warning("reorg while reading; reading the range again", metadata: ["from": "\(start)", "to": "\(end)"])
+                        for f in inFlight { f.answer.cancel() }
+                        inFlight = []
+                        next = start
+                        continue
+                    }
+                    items = logs
+                    endHash = hash
                 } catch LedgerClientError.rpc(_, let e) where logRange > 1 && e.code != RPCError.methodNotFound {
                     // Range or result limit (geth -32005, Besu range limit, -32003 …): ask for less, same start.
                     logRange = max(1, min(logRange, end - start + 1) / 2)
@@ -532,6 +574,7 @@ actor LedgerHub {
                     goodRanges = 0
                     throw error
                 }
+                rangeEnds.append((start, end, endHash))
                 for item in items {
                     guard let block = item.block else {
                         logger.warning("log without a block reference ignored")
@@ -550,6 +593,31 @@ actor LedgerHub {
                     logRange = min(max(1, configuration.logRange), logRange * 2)
                     goodRanges = 0
                 }
+            }
+            // Every range's last block again: one that changed since it was read means a reorg
+            // reached back into what was read; start over from the earliest such range.
+            let ends = rangeEnds.sorted { $0.start < $1.start }
+            var k = 0
+            while k < ends.count, restartAt == nil {
+                let chunk = Array(ends[k..<min(ends.count, k + batchSize)])
+                let answers = try await src.conn.many(chunk.map { ("eth_getBlockByNumber", [.string(Hex.quantity($0.end)), .bool(false)]) })
+                for (r, a) in zip(chunk, answers) {
+                    let now = (try? a.get()).flatMap { $0.isNull ? nil : try? BlockHeader(json: $0).hash }
+                    if now != r.hash {
+                        rereads += 1
+                        guard rereads <= Self.backfillRereads else {
+                            throw LedgerClientError.inconsistent("the chain kept reorganising while blocks \(r.start)–\(head.number) were read")
+                        }
+                        logger.warning("reorg reached blocks already read; reading them again",
+                                       metadata: ["from": "\(r.start)", "to": "\(head.number)"])
+                        restartAt = r.start
+                        break
+                    }
+                }
+                k += chunk.count
+            }
+            if restartAt == nil, let last = rangeEnds.first(where: { $0.end == head.number }), last.hash != head.hash {
+                throw LedgerClientError.inconsistent("the head moved while the backfill read; following the new one")
             }
         }
         // At the head's height only the head itself counts (the range answer may predate a reorg).

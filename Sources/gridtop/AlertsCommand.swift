@@ -27,6 +27,8 @@ struct AlertsCommand: AsyncParsableCommand {
     var toBlock: String?
     @Flag(help: "Keep following the chain live (the default without --to-block).")
     var follow = false
+    @Option(help: "Settlement depth: an interval is provisional until its newest block is this many blocks deep (default: by the chain's engine, 0 for QBFT/IBFT, 5 for Clique/AuRa, 12 otherwise).")
+    var confirmations: UInt64?
     @Option(name: .customLong("state-json"),
             help: "Keep PATH holding the monitor's state as JSON (head, active alarms, per-stage energy, per-segment balances), rewritten as it changes and at exit.")
     var stateJSON: String?
@@ -57,7 +59,9 @@ struct AlertsCommand: AsyncParsableCommand {
         let client = LedgerClient(configuration: clientConfig, logger: Logger(label: "gridtop.ledger"))
         let out = LineWriter()
         let asJSON = json
-        let service = MonitorService(configuration: MonitorConfiguration(), box: nil) { t in
+        var monitorConfig = MonitorConfiguration()
+        monitorConfig.confirmations = confirmations
+        let service = MonitorService(configuration: monitorConfig, box: nil) { t in
             out.write(asJSON ? AlarmJSON.line(t) : AlertsCommand.text(t))
         }
         let limit = duration?.duration

@@ -88,6 +88,13 @@ final class EVMTests: XCTestCase {
     /// (TX-B's import inflated, before the honest one). With `--contract` naming the metering
     /// contract it changes nothing. Needs `--contract` (the `config` branch).
     func testForgedReadingFromAnotherContractChangesNothingWithContractFlag() throws {
+        // WAITING FOR MERGE: `alerts --contract` comes with the config branch (issue #11). Until
+        // it is merged this test says so loudly instead of failing on "Unknown option".
+        let help = ChildProcess(try GridtopAlerts.binary(), ["alerts", "--help"])
+        try help.start()
+        _ = help.waitForExit(timeout: 20)
+        try XCTSkipUnless(help.outputLines.joined(separator: "\n").contains("--contract"),
+                          "WAITING FOR MERGE: gridtop alerts has no --contract yet (config branch, issue #11)")
         let node = try EVMNode()
         defer { node.stop() }
         let home = try TempHome()

@@ -30,6 +30,8 @@ Commands (`{"cmd": NAME, ...}`):
   before any client can see the shorter chain; then notifies like geth: every log of the
   dropped blocks again with `removed: true`, oldest first, then each new block's head and logs.
   The dropped blocks stay retrievable by hash (`eth_getBlockByHash`, `eth_getLogs` by hash).
+  With `afterRangeQueries: N` the reorg is armed instead, and happens right after the node
+  has answered N more `eth_getLogs` over a block range (a reorg under a backfill or an audit).
 - `head`: number and hash of the head.
 - `rpc {method, params}`: one JSON-RPC call answered as over HTTP (for the test's own checks).
 - `stats`: request counts per method.
@@ -246,6 +248,9 @@ class Node:
         self.subscribers = []  # WebSocket sessions
         self.stats = {}
         self.contracts = []
+        self.snapshots = {}
+        self.range_queries = 0
+        self.armed = None  # {"after": N, "args": {...}}: a reorg after the N-th range eth_getLogs
         genesis = self.backend.chain.get_canonical_block_by_number(0)
         self.record(genesis)
 
@@ -415,8 +420,26 @@ class Node:
             lo = self.resolve_number(flt.get("fromBlock", "latest"))
             hi = min(self.resolve_number(flt.get("toBlock", "latest")), self.head_number())
             entries = [self.blocks[self.canonical_hash(n)] for n in range(lo, hi + 1)]
-            return self.logs_matching(entries, flt)
+            out = self.logs_matching(entries, flt)
+            self.range_queries += 1
+            if self.armed and self.range_queries >= self.armed["after"]:
+                # A reorg right after this answer is computed (it goes out on the old chain).
+                armed, self.armed = self.armed, None
+                asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self.run_reorg(**armed["args"])))
+            return out
         raise RPCError(-32601, f"the method {method} does not exist/is not available")
+
+    async def run_reorg(self, snapshot, blocks, contract=None, sender=None):
+        base = self.snapshots[snapshot]
+        old_head = self.head_number()
+        dropped = [self.blocks[self.canonical_hash(n)] for n in range(base + 1, old_head + 1)]
+        self.tester.revert_to_snapshot(snapshot)
+        mined = self.mine(blocks, contract, sender)
+        if self.head_number() <= old_head:
+            raise ValueError(f"the new branch (head {self.head_number()}) is not longer than the old one ({old_head})")
+        log(f"reorg: dropped {len(dropped)} blocks above #{base}, new head #{self.head_number()}")
+        await self.announce(dropped, mined)
+        return dropped, mined
 
     # -- notifications ------------------------------------------------------------------------
 
@@ -569,7 +592,6 @@ async def control(node, ws_url, http_url):
         sys.stdout.write(json.dumps(obj) + "\n")
         sys.stdout.flush()
 
-    snapshots = {}
     reply({"ready": {"ws": ws_url, "http": http_url, "chainId": node.chain_id, "accounts": node.accounts}})
     while True:
         line = await reader.readline()
@@ -589,18 +611,17 @@ async def control(node, ws_url, http_url):
                 reply({"ok": {"blocks": [{"number": e["number"], "hash": e["header"]["hash"], "logs": len(e["logs"])} for e in mined]}})
             elif name == "snapshot":
                 sid = node.tester.take_snapshot()
-                snapshots[sid] = node.head_number()
+                node.snapshots[sid] = node.head_number()
                 reply({"ok": {"snapshot": sid, "block": node.head_number()}})
             elif name == "reorg":
-                sid = cmd["snapshot"]
-                base = snapshots[sid]
-                old_head = node.head_number()
-                dropped = [node.blocks[node.canonical_hash(n)] for n in range(base + 1, old_head + 1)]
-                node.tester.revert_to_snapshot(sid)
-                mined = node.mine(cmd["blocks"], cmd.get("contract"), cmd.get("sender"))
-                if node.head_number() <= old_head:
-                    raise ValueError(f"the new branch (head {node.head_number()}) is not longer than the old one ({old_head})")
-                await node.announce(dropped, mined)
+                args = {"snapshot": cmd["snapshot"], "blocks": cmd["blocks"], "contract": cmd.get("contract"),
+                        "sender": cmd.get("sender")}
+                if "afterRangeQueries" in cmd:
+                    # Armed: happens right after the node answers that many more range eth_getLogs.
+                    node.armed = {"after": node.range_queries + cmd["afterRangeQueries"], "args": args}
+                    reply({"ok": {"armed": True}})
+                    continue
+                dropped, mined = await node.run_reorg(**args)
                 reply({"ok": {"dropped": [{"number": e["number"], "hash": e["header"]["hash"]} for e in dropped],
                               "blocks": [{"number": e["number"], "hash": e["header"]["hash"], "logs": len(e["logs"])} for e in mined]}})
             elif name == "head":
