@@ -70,6 +70,7 @@ final class SimReorgComparisonTests: XCTestCase {
         while live.inner.withLock({ $0.reorgs }) == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
         XCTAssertGreaterThan(live.inner.withLock { $0.reorgs }, 0, "the live client saw no reorg")
         try await Task.sleep(for: .seconds(2))
+        let afterReorg = live.inner.withLock { $0.monitor.head?.number } ?? 0
         // A fresh monitor over the final chain, from block 0.
         let fresh = Follower()
         let freshClient = LedgerClient(configuration: clientConfig(urls, chainId: sc.chainId), logger: logger)
@@ -81,7 +82,7 @@ final class SimReorgComparisonTests: XCTestCase {
             try await Task.sleep(for: .milliseconds(200))
             let freshOrder = fresh.inner.withLock { $0.order }
             let liveStates = live.inner.withLock { $0.states }
-            common = freshOrder.last { liveStates[$0] != nil }
+            common = freshOrder.last { h in liveStates[h].map { ($0.headNumber ?? 0) >= afterReorg } ?? false }
         }
         let hash = try XCTUnwrap(common, "no head that both the live and the fresh monitor reached")
         let l = try XCTUnwrap(live.inner.withLock { $0.states[hash] }), f = try XCTUnwrap(fresh.inner.withLock { $0.states[hash] })
