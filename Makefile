@@ -18,8 +18,10 @@ SCENARIO ?= scenarios/demo.toml
 demo: build
 	$(BIN) demo $(if $(SCENARIO),--scenario $(SCENARIO)) $(DEMO_ARGS)
 
-## Build and run every test: unit tests, real-socket tests, tmux end-to-end tests.
+## Build and run every test: unit tests, real-socket tests, tmux end-to-end tests, and the
+## end-to-end tests against a real EVM (py-evm, pinned, installed into .build/evm-venv).
 test: deps
+	@./scripts/evm-venv.sh
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 

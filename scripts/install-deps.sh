@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the system packages gridtop needs, only those missing.
 # Debian/Ubuntu: libncursesw5-dev (ncursesw), libsqlite3-dev, pkg-config, tmux (end-to-end tests),
-# openssl (a self-signed TLS server in the client's certificate test).
+# openssl (a self-signed TLS server in the client's certificate test), python3 and python3-venv
+# (the real EVM of the end-to-end tests, py-evm from PyPI: scripts/evm-venv.sh).
 set -euo pipefail
 
 missing=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for p in libncursesw5-dev libsqlite3-dev pkg-config tmux openssl; do
+for p in libncursesw5-dev libsqlite3-dev pkg-config tmux openssl python3 python3-venv; do
     have_pkg "$p" || missing+=("$p")
 done
 if ! command -v swift >/dev/null 2>&1; then

@@ -46,13 +46,18 @@ public enum AlarmEvent: String, Sendable, Equatable, CaseIterable {
     case suppressed
     /// The upstream cause went away (or no longer explains it).
     case unsuppressed
+    /// A reorg replaced the block that carried the evidence and the new branch confirms the
+    /// condition: the alarm stays as it was (same id, count, acknowledgement, shelving), its
+    /// evidence (`block`, `blockHash`, `transaction`, `logIndex`, `interval`, `message`) now the
+    /// new branch's; `reason` says which reorg.
+    case evidenceMoved = "evidence-moved"
 
     /// Done by a person (journalled with the operator's name).
     public var isOperatorAction: Bool {
         switch self {
         case .acknowledged, .shelved, .commented, .outOfService, .returnedToService: return true
         case .unshelved: return true  // may also be "system" (expiry, one-shot end); `by` says which
-        case .raised, .cleared, .suppressed, .unsuppressed: return false
+        case .raised, .cleared, .suppressed, .unsuppressed, .evidenceMoved: return false
         }
     }
 }
@@ -162,9 +167,31 @@ public struct AlarmBook: Sendable {
         return nil
     }
 
+    /// A reorg moved the evidence of an active alarm to the new branch (`evidence-moved`): the
+    /// condition is unchanged, so is everything the operator did; the evidence and its message
+    /// are the new branch's. Nil (and nothing emitted) when the alarm is not active or the
+    /// evidence is where it was.
+    @discardableResult
+    public mutating func moveEvidence(_ c: AlarmCondition, now: Double, reason: String) -> AlarmTransition? {
+        let key = AlarmKey(kind: c.kind, asset: c.asset)
+        guard var a = alarms[key], a.active else { return nil }
+        let moved = a.origin != c.origin || (c.interval != nil && a.interval != c.interval)
+        a.message = c.message
+        if let iv = c.interval { a.interval = iv }
+        if !c.suspects.isEmpty { a.suspects = c.suspects }
+        guard moved else {
+            alarms[key] = a
+            return nil
+        }
+        a.origin = c.origin
+        a.changedAt = now
+        alarms[key] = a
+        return emit(AlarmTransition(event: .evidenceMoved, alarm: a, at: now, reason: reason))
+    }
+
     /// The condition is absent (one evaluation). Clears the alarm once the kind's off-delay is met.
     @discardableResult
-    public mutating func clear(_ kind: AlarmKind, asset: AssetID, now: Double, message: String? = nil) -> AlarmTransition? {
+    public mutating func clear(_ kind: AlarmKind, asset: AssetID, now: Double, message: String? = nil, reason: String? = nil) -> AlarmTransition? {
         let key = AlarmKey(kind: kind, asset: asset)
         guard let a = alarms[key], a.active else {
             debounce[key] = nil  // a pending raise is called off
@@ -173,7 +200,7 @@ public struct AlarmBook: Sendable {
         let delay = policy(kind).offDelay
         if delay.isImmediate {
             debounce[key] = nil
-            return deactivate(key, now: now, message: message)
+            return deactivate(key, now: now, message: message, reason: reason)
         }
         var d = debounce[key].flatMap { $0.present ? nil : $0 } ?? Debounce(present: false, since: now, evaluations: 0)
         d.evaluations += 1
@@ -220,14 +247,14 @@ public struct AlarmBook: Sendable {
         return emit(AlarmTransition(event: .raised, alarm: a, at: now))
     }
 
-    private mutating func deactivate(_ key: AlarmKey, now: Double, message: String?) -> AlarmTransition {
+    private mutating func deactivate(_ key: AlarmKey, now: Double, message: String?, reason: String? = nil) -> AlarmTransition {
         var a = alarms[key]!
         a.active = false
         a.activeSince = nil
         a.changedAt = now
         if let message { a.message = message }
         alarms[key] = a
-        let t = emit(AlarmTransition(event: .cleared, alarm: a, at: now))
+        let t = emit(AlarmTransition(event: .cleared, alarm: a, at: now, reason: reason))
         if a.shelving?.mode == .oneShot {
             a.shelving = nil
             alarms[key] = a
@@ -400,6 +427,11 @@ public struct AlarmBook: Sendable {
                 a.annunciated = s.annunciated
                 tracker.recordActivation(id: a.id, priority: a.priority, annunciated: s.annunciated, at: t.at)
             }
+        case .evidenceMoved:
+            a.message = s.message
+            a.interval = s.interval
+            a.origin = s.origin
+            a.suspects = s.suspects
         case .suppressed, .unsuppressed:
             a.suppressedBy = s.suppressedBy
             if !a.annunciated && s.annunciated { tracker.recordAnnunciation(id: a.id, priority: a.priority, at: t.at) }

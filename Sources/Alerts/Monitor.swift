@@ -45,7 +45,23 @@ public struct MonitorConfiguration: Sendable {
     public var site: String? = nil
     /// Conditions of the whole run the operator must see at all times (e.g. `--any-contract`).
     public var banners: [String] = []
+    /// Settlement depth: an interval's figures are provisional until the newest block that
+    /// carried one of its readings or transfers is this many blocks deep. nil: from the chain's
+    /// finality (`defaultConfirmations`). Theft and other grid alarms do not wait for it: they
+    /// are raised at once and, should a reorg take their evidence away, cleared as documented
+    /// (docs/alerts-json.md, "Alarms across a reorg").
+    public var confirmations: UInt64?
     public init() {}
+
+    /// Blocks until final, by consensus engine: QBFT and IBFT 2.0 finalise every block (0);
+    /// Clique and AuRa can reorganise the last few (5); anything else (PoS, PoW, unknown) 12.
+    public static func defaultConfirmations(engine: ConsensusHealth.Engine?) -> UInt64 {
+        switch engine {
+        case .qbft?, .ibft2?: return 0
+        case .clique?, .aura?: return 5
+        case .generic?, nil: return 12
+        }
+    }
 }
 
 /// The pure core of gridtop: ledger updates in, alarm transitions and snapshots out.
@@ -63,6 +79,8 @@ public struct Monitor: Sendable {
     public private(set) var headSeenAt: Double?
     public private(set) var nodes: [NodeStatus] = []
     public private(set) var recentBlocks: [BlockRow] = []
+    /// Blocks a reorg took off the chain (newest first): shown as orphaned, never as the chain.
+    public private(set) var orphanedBlocks: [BlockRow] = []
     public private(set) var warnings: [String] = []
     private var standingBanners: [String] = []
     /// Nodes (by endpoint) that were connected at least once.
@@ -87,6 +105,8 @@ public struct Monitor: Sendable {
     private var transferMismatches: [AssetID: [MismatchKey: TransferCheck]] = [:]
     private var validatorAssets: Set<AssetID> = []
     private var deepReorgHead: UInt64?
+    /// Per interval, the newest block that carried one of its readings or transfers.
+    private var intervalLastBlock: [UInt64: UInt64] = [:]
     private var rankedAt: [AssetID: UInt64] = [:]
     struct MismatchKey: Hashable { var interval: UInt64; var side: TransferCheck.Side }
     private var pending: Set<UInt64> = []
@@ -96,6 +116,20 @@ public struct Monitor: Sendable {
     private var staleActive: [AssetID: Int] = [:]
     private var lastCauses = Causes()
     private var topologyChanged = false
+    /// Every registration of the canonical chain, in chain order (moves included): with the
+    /// ledgers' readings and transfers, the facts a reorg replays.
+    private var registrations: [(registration: AssetRegistration, origin: EventOrigin)] = []
+    /// A reorg being taken in: orphaned blocks retracted, the new branch's blocks queued until
+    /// its head arrives, then every grid fact replayed (`completeReorg`).
+    private var reorg: ReorgInProgress?
+    struct ReorgInProgress {
+        var orphaned: Set<Bytes32> = []
+        /// The lowest orphaned height: where the branches part ("the reorg at #N").
+        var forkHeight: UInt64
+        /// The new head the client announced (`ReorgReport`); its block ends the reorg.
+        var target: Bytes32?
+        var queued: [ChainBlock] = []
+    }
     static let chainAsset = Keccak256.bytes32("ledger:chain")
 
     public init(configuration: MonitorConfiguration = MonitorConfiguration(), book: AlarmBook? = nil) {
@@ -134,7 +168,21 @@ public struct Monitor: Sendable {
         return finish(now: now)
     }
 
+    /// True while a reorg's new branch is being received (its facts are applied at its head).
+    public var reorgInProgress: Bool { reorg != nil }
+
     private mutating func applyUpdate(_ update: LedgerUpdate, now: Double) -> [AlarmTransition] {
+        switch update {
+        case .block(let block) where reorg?.target != nil:
+            // The new branch, up to the head the client announced: taken in at once at its head.
+            reorg!.queued.append(block)
+            if block.header.hash == reorg!.target { completeReorg(now: now) }
+            return []
+        case .retract, .reorg:
+            break
+        default:
+            completeReorg(now: now)  // anything else means the client finished the reorg
+        }
         switch update {
         case .chain(let id):
             chainId = id
@@ -142,14 +190,16 @@ public struct Monitor: Sendable {
         case .block(let block):
             return applyBlock(block, now: now)
         case .retract(let number, let hash):
-            let touched = ledger.retract(block: hash)
-            var rejudge = transfers.retract(block: hash)
-            for iv in touched where transfers.intervals[iv] != nil { rejudge[iv, default: []].formUnion(transfers.parties(in: iv)) }
-            if let s = settledInterval {
-                for (iv, parties) in rejudge.sorted(by: { $0.key < $1.key }) where iv <= s {
-                    for p in parties.sorted(by: { $0.hex < $1.hex }) { judgeTransfers(p, iv, now: now) }
-                }
-            }
+            // The block's facts leave the ledgers now; balances and judgements are redone
+            // from the remaining facts once the new branch is in (`completeReorg`).
+            ledger.retract(block: hash)
+            transfers.retract(block: hash)
+            registrations.removeAll { $0.origin.blockHash == hash }
+            if reorg == nil { reorg = ReorgInProgress(forkHeight: number) }
+            reorg!.orphaned.insert(hash)
+            reorg!.forkHeight = min(reorg!.forkHeight, number)
+            if let i = recentBlocks.firstIndex(where: { $0.hash == hash }) { orphanedBlocks.insert(recentBlocks[i], at: 0) }
+            if orphanedBlocks.count > configuration.recentBlocks { orphanedBlocks.removeLast(orphanedBlocks.count - configuration.recentBlocks) }
             recentBlocks.removeAll { $0.hash == hash }
             if head?.hash == hash { head = nil }
             warn("block \(number) (\(hash.short)) orphaned by a reorg; its events were taken back")
@@ -163,6 +213,7 @@ public struct Monitor: Sendable {
                 warn("reorg deeper than \(r.limit) blocks at #\(r.newHead); older blocks were not retracted")
             }
             checkReorg(r, now: now)
+            if reorg != nil { reorg!.target = r.newHeadHash }
             return []
         case .consensus(let h):
             consensus = h
@@ -176,6 +227,7 @@ public struct Monitor: Sendable {
 
     /// Time-driven checks (consensus stall). Call about once a second.
     public mutating func tick(now: Double) -> [AlarmTransition] {
+        completeReorg(now: now)
         var out: [AlarmTransition] = []
         let chainAsset = Self.chainAsset
         book.tick(now: now)
@@ -284,6 +336,13 @@ public struct Monitor: Sendable {
     }
 
     private mutating func applyBlock(_ block: ChainBlock, now: Double) -> [AlarmTransition] {
+        var out = applyHeader(block, now: now)
+        out.append(contentsOf: applyEvents(block, now: now))
+        return out
+    }
+
+    /// The chain side of a block: head, block timing, the Blocks view's row.
+    private mutating func applyHeader(_ block: ChainBlock, now: Double) -> [AlarmTransition] {
         var out: [AlarmTransition] = []
         let h = block.header
         if let prev = head, h.number == prev.number + 1, h.timestamp >= prev.timestamp {
@@ -306,17 +365,34 @@ public struct Monitor: Sendable {
                            readings: 0, registrations: 0, transfers: 0, rejected: block.rejectedLogs)
         for e in block.events {
             switch e.event {
+            case .assetRegistered: row.registrations += 1
+            case .meterReading: row.readings += 1
+            case .energyTransfer: row.transfers += 1
+            }
+        }
+        orphanedBlocks.removeAll { $0.hash == h.hash }
+        recentBlocks.removeAll { $0.hash == h.hash }
+        recentBlocks.insert(row, at: 0)
+        if recentBlocks.count > configuration.recentBlocks { recentBlocks.removeLast() }
+        return out
+    }
+
+    /// The grid side of a block: its events in log order, then whatever intervals are ready settle.
+    private mutating func applyEvents(_ block: ChainBlock, now: Double) -> [AlarmTransition] {
+        var out: [AlarmTransition] = []
+        for e in block.events {
+            switch e.event {
             case .assetRegistered(let r):
-                row.registrations += 1
+                registrations.append((r, e.origin))
                 // Once readings flow, a (re-)registration counts from the next interval to be
                 // reported: intervals already reporting are balanced with the tree they had.
                 topology.register(r, origin: e.origin, effectiveFrom: ledger.newestInterval.map { $0 &+ UInt64(intervalSeconds) })
                 topologyChanged = true
             case .meterReading(let m):
-                row.readings += 1
+                noteBlock(m.intervalStart, e.origin.blockNumber)
                 out.append(contentsOf: record(m, origin: e.origin, now: now))
             case .energyTransfer(let x):
-                row.transfers += 1
+                noteBlock(x.intervalStart, e.origin.blockNumber)
                 // Judged at settlement; one for an interval settled already is judged now.
                 if transfers.record(x, origin: e.origin), let s = settledInterval, x.intervalStart <= s {
                     judgeTransfers(x.from, x.intervalStart, now: now)
@@ -324,10 +400,125 @@ public struct Monitor: Sendable {
                 }
             }
         }
-        recentBlocks.insert(row, at: 0)
-        if recentBlocks.count > configuration.recentBlocks { recentBlocks.removeLast() }
         out.append(contentsOf: settleReady(now: now))
         return out
+    }
+
+    private mutating func noteBlock(_ interval: UInt64, _ block: UInt64) {
+        if intervalLastBlock[interval].map({ block > $0 }) ?? true {
+            intervalLastBlock[interval] = block
+            if intervalLastBlock.count > configuration.retainIntervals + 8, let oldest = intervalLastBlock.keys.min() {
+                intervalLastBlock[oldest] = nil
+            }
+        }
+    }
+
+    /// The settlement depth in force: configured, or from the engine the consensus probe found.
+    public var confirmations: UInt64 {
+        configuration.confirmations ?? MonitorConfiguration.defaultConfirmations(engine: consensus?.engine)
+    }
+
+    /// An interval whose newest block is not yet `confirmations` deep below the head: its
+    /// figures may still change with a reorg.
+    public func isProvisional(_ interval: UInt64) -> Bool {
+        guard let last = intervalLastBlock[interval] else { return false }
+        guard let head else { return true }
+        return head.number < last &+ confirmations
+    }
+
+    // MARK: Reorgs
+
+    /// Takes in a reorg once its new branch has arrived: every grid fact of the chain as it now
+    /// is (registrations, readings, transfers that the ledgers retain, the new branch's too) is
+    /// replayed, in chain order, through a fresh monitor, whose balances, detectors, settled
+    /// figures and judgements replace these. So every interval a reorg touched is balanced and
+    /// judged again, settled or not, and the state is the one a fresh run over the final chain
+    /// reaches (docs/architecture.md, "Reorgs"). Then the alarms:
+    /// - active here, not on the final chain: cleared, reason "evidence orphaned by the reorg at #N"
+    ///   (or "not on the chain after the reorg at #N" when its evidence block was not orphaned);
+    /// - active on both, evidence in another block: `evidence-moved` to the new branch's evidence;
+    /// - active only on the final chain: raised.
+    /// Whatever operators did to an alarm (acknowledgement, shelving, comments) is kept.
+    private mutating func completeReorg(now: Double) {
+        guard let r = reorg else { return }
+        reorg = nil
+        for b in r.queued { _ = applyHeader(b, now: now) }
+        var fresh = Monitor(configuration: configuration)
+        fresh.intervalSeconds = intervalSeconds
+        for b in Self.replayBlocks(registrations: registrations, ledger: ledger, transfers: transfers, queued: r.queued) {
+            _ = fresh.apply(.block(b), now: now)
+        }
+        topology = fresh.topology
+        ledger = fresh.ledger
+        transfers = fresh.transfers
+        registrations = fresh.registrations
+        detectors = fresh.detectors
+        settledInterval = fresh.settledInterval
+        stageFlows = fresh.stageFlows
+        segmentFlows = fresh.segmentFlows
+        suspects = fresh.suspects
+        rankedAt = fresh.rankedAt
+        transferMismatches = fresh.transferMismatches
+        pending = fresh.pending
+        intervalSeconds = fresh.intervalSeconds
+        intervalLastBlock = fresh.intervalLastBlock
+        topologyChanged = true
+        reconcileAlarms(with: fresh.book, reorg: r, now: now)
+        rebuildCauses()
+    }
+
+    /// The canonical chain's retained grid facts as blocks, in chain order (what a fresh run receives).
+    static func replayBlocks(registrations: [(registration: AssetRegistration, origin: EventOrigin)], ledger: IntervalLedger,
+                             transfers: TransferLedger, queued: [ChainBlock]) -> [ChainBlock] {
+        var facts: [LocatedEvent] = []
+        facts.reserveCapacity(registrations.count + ledger.intervals.values.reduce(0) { $0 + $1.count })
+        for (r, o) in registrations { facts.append(LocatedEvent(event: .assetRegistered(r), origin: o)) }
+        for (_, entries) in ledger.intervals {
+            for (_, e) in entries { if let o = e.origin { facts.append(LocatedEvent(event: .meterReading(e.reading), origin: o)) } }
+        }
+        for (_, entries) in ledger.shadowed {
+            for e in entries { if let o = e.origin { facts.append(LocatedEvent(event: .meterReading(e.reading), origin: o)) } }
+        }
+        for (_, entries) in transfers.intervals {
+            for e in entries { if let o = e.origin { facts.append(LocatedEvent(event: .energyTransfer(e.transfer), origin: o)) } }
+        }
+        for b in queued { facts.append(contentsOf: b.events) }
+        facts.sort { ($0.origin.blockNumber, $0.origin.logIndex) < ($1.origin.blockNumber, $1.origin.logIndex) }
+        var out: [ChainBlock] = []
+        var seen = Set<LogKey>()
+        for f in facts where seen.insert(f.origin.key).inserted {
+            if let last = out.last, last.header.hash == f.origin.blockHash {
+                out[out.count - 1].events.append(f)
+            } else {
+                let h = BlockHeader(number: f.origin.blockNumber, hash: f.origin.blockHash, parentHash: .zero, timestamp: 0, miner: .zero)
+                out.append(ChainBlock(header: h, events: [f]))
+            }
+        }
+        return out
+    }
+
+    /// Brings the grid-side alarms in line with a fresh run's (`completeReorg`).
+    private mutating func reconcileAlarms(with freshBook: AlarmBook, reorg r: ReorgInProgress, now: Double) {
+        let at = "the reorg at #\(r.forkHeight)"
+        var wanted: [AlarmKey: Alarm] = [:]
+        for a in freshBook.alarms.values where a.active && a.kind.isGridSide { wanted[a.key] = a }
+        for a in book.alarms.values.sorted(by: { $0.id < $1.id }) where a.active && a.kind.isGridSide {
+            if let f = wanted[a.key] {
+                let c = AlarmCondition(kind: f.kind, asset: f.asset, assetName: f.assetName, stage: f.stage, interval: f.interval,
+                                       message: f.message, origin: f.origin, suspects: f.suspects)
+                let to = f.origin.map { "block #\($0.blockNumber) (\($0.blockHash.short))" } ?? "no block"
+                book.moveEvidence(c, now: now, reason: "evidence moved to \(to) by \(at)")
+            } else {
+                let orphaned = a.origin.map { r.orphaned.contains($0.blockHash) } ?? false
+                let why = orphaned ? "evidence orphaned by \(at)" : "not on the chain after \(at)"
+                if a.kind == .staleMeter { staleActive[a.asset] = nil }
+                book.clear(a.kind, asset: a.asset, now: now, message: why, reason: why)
+            }
+        }
+        for f in wanted.values.sorted(by: { $0.id < $1.id }) where !(book[f.key]?.active ?? false) {
+            raise(AlarmCondition(kind: f.kind, asset: f.asset, assetName: f.assetName, stage: f.stage, interval: f.interval,
+                                 message: f.message, origin: f.origin, suspects: f.suspects), now: now)
+        }
     }
 
     private mutating func record(_ m: MeterReading, origin: EventOrigin, now: Double) -> [AlarmTransition] {
@@ -642,7 +833,9 @@ public struct Monitor: Sendable {
                                 nodes: nodes, settledInterval: settledInterval, intervalSeconds: intervalSeconds,
                                 stages: stageFlows, recentBlocks: recentBlocks, alarms: book.visible, warnings: warnings, now: now,
                                 inhibited: book.inhibited, shelved: book.shelved, outOfService: book.outOfService,
-                                kpis: book.kpis(now: now), suspects: suspects, consensus: consensus)
+                                kpis: book.kpis(now: now), suspects: suspects, consensus: consensus,
+                                settledProvisional: settledInterval.map(isProvisional) ?? false, confirmations: confirmations,
+                                orphanedBlocks: orphanedBlocks)
         s.site = configuration.site
         s.banners = banners
         s.ignoredLogs = ignoredLogs

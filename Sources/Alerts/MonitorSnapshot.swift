@@ -104,6 +104,13 @@ public struct MonitorSnapshot: Sendable, Equatable {
     public var suspects: [AssetID: [AlarmSuspect]]
     /// The latest consensus probe, as the monitor judged it.
     public var consensus: ConsensusHealth?
+    /// The settled interval's newest block is not yet `confirmations` deep: its figures may
+    /// still change with a reorg (the screen marks them provisional).
+    public var settledProvisional: Bool
+    /// The settlement depth in force (blocks).
+    public var confirmations: UInt64
+    /// Blocks a reorg took off the chain, newest first: shown as orphaned, never as the chain.
+    public var orphanedBlocks: [BlockRow]
 
     /// The site's name, if configured.
     public var site: String? = nil
@@ -119,8 +126,10 @@ public struct MonitorSnapshot: Sendable, Equatable {
                 stages: [StageFlow] = [], recentBlocks: [BlockRow] = [], alarms: [Alarm] = [],
                 warnings: [String] = [], now: Double = 0, inhibited: [Alarm] = [], shelved: [Alarm] = [],
                 outOfService: [Alarm] = [], kpis: AlarmSystemKPIs = AlarmSystemKPIs(),
-                suspects: [AssetID: [AlarmSuspect]] = [:], consensus: ConsensusHealth? = nil) {
+                suspects: [AssetID: [AlarmSuspect]] = [:], consensus: ConsensusHealth? = nil,
+                settledProvisional: Bool = false, confirmations: UInt64 = 0, orphanedBlocks: [BlockRow] = []) {
         self.suspects = suspects; self.consensus = consensus
+        self.settledProvisional = settledProvisional; self.confirmations = confirmations; self.orphanedBlocks = orphanedBlocks
         self.inhibited = inhibited; self.shelved = shelved; self.outOfService = outOfService; self.kpis = kpis
         self.chainId = chainId; self.simulated = simulated; self.head = head; self.headSeenAt = headSeenAt
         self.nodes = nodes; self.settledInterval = settledInterval; self.intervalSeconds = intervalSeconds

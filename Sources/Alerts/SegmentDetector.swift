@@ -40,7 +40,8 @@ public struct SegmentDetector: Sendable {
         /// The slow CUSUM starts after this much learned history (seconds of the segment's
         /// own intervals): its autocorrelation estimate needs a whole daily cycle.
         public var slowWarmupSeconds: UInt64 = 86_400
-        /// Intervals with S back at zero before the condition clears.
+        /// Intervals in a row back in band (adding nothing to either CUSUM) before the condition
+        /// clears; both CUSUMs then restart from zero.
         public var clearAfter = 4
         public init() {}
     }
@@ -110,12 +111,23 @@ public struct SegmentDetector: Sendable {
         }
         let fastTrips = cusum > parameters.h, slowTrips = slowCusum > parameters.slowH
         if !suspect && (fastTrips || slowTrips) { changePoint = fastTrips ? fastRise : slowRise }
-        if fastTrips || slowTrips {
+        // Back in band: the interval adds nothing to either statistic (z below the fast reference,
+        // and below the slow one once that runs). After `clearAfter` such intervals in a row the
+        // condition clears and both charts restart from zero (the segment is back in control):
+        // waiting for a CUSUM that a large theft pushed to hundreds of σ to drain at k per
+        // interval would keep the alarm for days after the bypass is gone.
+        let inBand = z < parameters.k && (!slowReady || z * ((1 - rho) / (1 + rho)).squareRoot() < parameters.slowK)
+        if suspect {
+            quietIntervals = inBand ? quietIntervals + 1 : 0
+            if quietIntervals >= parameters.clearAfter {
+                suspect = false
+                quietIntervals = 0
+                cusum = 0
+                slowCusum = 0
+            }
+        } else if fastTrips || slowTrips {
             suspect = true
             quietIntervals = 0
-        } else if suspect {
-            quietIntervals = cusum == 0 && slowCusum < parameters.slowH / 2 ? quietIntervals + 1 : 0
-            if quietIntervals >= parameters.clearAfter { suspect = false }
         }
         // Neither outliers nor intervals under a half-grown slow CUSUM teach the model:
         // a slowly accumulating theft must not be learned as loss.

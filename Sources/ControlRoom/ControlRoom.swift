@@ -117,6 +117,9 @@ public actor ControlRoom {
         (monitor.nodes, !monitor.reachedNodes.isEmpty, monitor.banners)
     }
 
+    /// The monitor's state as data (`alerts --state-json`).
+    public func currentState() -> MonitorState { MonitorState(monitor) }
+
     // MARK: Journal
 
     /// Journals every transition. Opens now when the chain id is known (demo,

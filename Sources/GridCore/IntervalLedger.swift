@@ -18,6 +18,10 @@ public struct IntervalLedger: Sendable {
     }
 
     public private(set) var intervals: [UInt64: [AssetID: Entry]] = [:]
+    /// Readings that were not kept, with the block that carried them: equal copies in other logs
+    /// (duplicates) and conflicting ones. A reorg that orphans the kept reading must find the
+    /// copy that the final chain still carries, exactly as a fresh run over that chain would.
+    public private(set) var shadowed: [UInt64: [Entry]] = [:]
     /// Which readings each block carried, so a reorg can take them back.
     private var byBlock: [Bytes32: [(interval: UInt64, asset: AssetID)]] = [:]
     /// The latest interval each asset reported.
@@ -30,6 +34,12 @@ public struct IntervalLedger: Sendable {
 
     public mutating func record(_ r: MeterReading, origin: EventOrigin? = nil) -> RecordResult {
         if let existing = intervals[r.intervalStart]?[r.asset] {
+            if let origin, existing.origin?.key != origin.key,
+                !(shadowed[r.intervalStart] ?? []).contains(where: { $0.origin?.key == origin.key })
+            {
+                shadowed[r.intervalStart, default: []].append(Entry(reading: r, origin: origin))
+                byBlock[origin.blockHash, default: []].append((r.intervalStart, r.asset))
+            }
             return existing.reading == r ? .duplicate : .conflict(existing: existing)
         }
         if intervals[r.intervalStart] == nil {
@@ -62,6 +72,10 @@ public struct IntervalLedger: Sendable {
                 intervals[interval]?[asset] = nil
                 touched.insert(interval)
             }
+            if var list = shadowed[interval] {
+                list.removeAll { $0.origin?.blockHash == block }
+                shadowed[interval] = list.isEmpty ? nil : list
+            }
         }
         return touched
     }
@@ -78,6 +92,7 @@ public struct IntervalLedger: Sendable {
         guard intervals.count > retainIntervals else { return }
         let keep = Set(intervals.keys.sorted().suffix(retainIntervals))
         for k in intervals.keys where !keep.contains(k) { intervals[k] = nil }
+        for k in shadowed.keys where !keep.contains(k) { shadowed[k] = nil }
         for (block, items) in byBlock {
             let rest = items.filter { keep.contains($0.interval) }
             byBlock[block] = rest.isEmpty ? nil : rest

@@ -194,9 +194,11 @@ public enum DashboardView {
 
     static func drawEnergy(_ c: Context, into buf: inout CellBuffer, y: Int, rows: Int) {
         let s = c.snapshot
-        let detail = s.settledInterval.map {
+        var detail = s.settledInterval.map {
             "interval " + Format.utcRange(start: $0, seconds: s.intervalSeconds) + " (" + Format.duration(seconds: s.intervalSeconds) + ")"
         } ?? "no settled interval yet"
+        // Not yet `confirmations` deep: a reorg may still change these figures.
+        if s.settledInterval != nil && s.settledProvisional { detail += " · provisional (\(s.confirmations) confirmations)" }
         sectionTitle("ENERGY PER STAGE", detail, detailRole: s.settledInterval == nil ? .dim : .normal, into: &buf, y: y, width: c.width)
         let unit = Format.EnergyUnit.choose(forWh: s.stages.flatMap { [$0.importWh, $0.exportWh, $0.lossWh, $0.unaccountedWh] })
         let vw = 12

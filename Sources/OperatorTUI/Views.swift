@@ -681,6 +681,15 @@ enum BlocksView {
             AppView.notAvailable(c.rows.unfiltered == 0 ? "no blocks yet" : "no block matches the filter", y: y + 1, into: &buf)
             return
         }
+        // Blocks a reorg took off the chain: listed apart, on the last line, never as the chain.
+        var bottom = bottom
+        let orphans = c.data.snapshot.orphanedBlocks
+        if !orphans.isEmpty, bottom - y > 3 {
+            bottom -= 1
+            let list = orphans.prefix(6).map { "#\($0.number) \($0.hash.short)" }.joined(separator: ", ")
+            buf.put("\(c.options.warnMark) orphaned by reorgs (not on the chain): \(list)\(orphans.count > 6 ? ", …" : "")",
+                    x: 2, y: bottom, role: .warn, maxWidth: c.width - 3)
+        }
         let win = AppView.window(count: rows.count, selected: c.selected, rows: bottom - y - 1)
         AppView.drawScrollHint(win, count: rows.count, x: 0, y: y, into: &buf, width: c.width)
         for (r, i) in win.enumerated() {
@@ -697,11 +706,21 @@ enum BlocksView {
         let detail = c.data.blocks[n]
         let row = c.data.snapshot.recentBlocks.first { $0.number == n }
         let header = detail?.header ?? (c.data.snapshot.head?.number == n ? c.data.snapshot.head : nil)
+        // Evidence in a block that a reorg took off the chain: said so, never shown as the chain's block.
+        let canonicalHash = header?.hash ?? row?.hash
+        let orphaned = focus.map { f in
+            c.data.snapshot.orphanedBlocks.contains { $0.hash == f.blockHash } || (canonicalHash.map { $0 != f.blockHash } ?? false)
+        } ?? false
         var status = ""
         if let d = detail { status = d.verification.rawValue.uppercased() }
-        AppView.drawTitle(c, y: top, detail: status, detailRole: detail.map { verificationRole($0.verification) } ?? .dim, into: &buf)
+        if orphaned { status = "ORPHANED" }
+        AppView.drawTitle(c, y: top, detail: status, detailRole: orphaned ? .alarmHigh : detail.map { verificationRole($0.verification) } ?? .dim, into: &buf)
         var y = top + 1
         var lines: [(String, String, StyleRole)] = []
+        if orphaned, let f = focus {
+            let now = canonicalHash.map { "; #\(n) on the chain is now \($0.short)" } ?? ""
+            lines.append(("orphaned", "\(c.options.warnMark) the evidence's block \(f.blockHash.short) was taken off the chain by a reorg\(now)", .alarmHigh))
+        }
         if let h = header {
             lines.append(("hash", c.width >= 100 ? h.hash.hex : h.hash.short, .value))
             lines.append(("parent", c.width >= 100 ? h.parentHash.hex : h.parentHash.short, .dim))

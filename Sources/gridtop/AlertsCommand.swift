@@ -31,6 +31,11 @@ struct AlertsCommand: AsyncParsableCommand {
         "Alarm journal (SQLite) path, shared with the dashboards and `gridtop alarms`; default when following live: the config file's journal, else $XDG_DATA_HOME/gridtop/chain-<id>.sqlite. An audit (--to-block) journals only with --db.",
         valueName: "path"))
     var db: String?
+    @Option(help: "Settlement depth: an interval is provisional until its newest block is this many blocks deep (default: by the chain's engine, 0 for QBFT/IBFT, 5 for Clique/AuRa, 12 otherwise).")
+    var confirmations: UInt64?
+    @Option(name: .customLong("state-json"),
+            help: "Keep PATH holding the monitor's state as JSON (head, active alarms, per-stage energy, per-segment balances), rewritten as it changes and at exit.")
+    var stateJSON: String?
 
     func validate() throws {
         if let d = duration, d.duration <= .zero { throw ValidationError("--for must be a positive duration such as 90s or 5m") }
@@ -57,6 +62,7 @@ struct AlertsCommand: AsyncParsableCommand {
         let asJSON = json
         var monitor = MonitorConfiguration()
         monitor.banners = ledger.banners
+        monitor.confirmations = confirmations
         if ledger.anyContract { FileHandle.standardError.write(Data("gridtop alerts: warning: \(SiteConfiguration.anyContractBanner)\n".utf8)) }
         let service = ControlRoom(configuration: monitor, sink: { t in
             out.write(asJSON ? AlarmJSON.line(t) : AlertsCommand.text(t))
@@ -77,10 +83,21 @@ struct AlertsCommand: AsyncParsableCommand {
         }
         let stop = until
         let patience = giveUpAfter.duration
+        let statePath = stateJSON
         let ended: AlertsEnd = try await withThrowingTaskGroup(of: AlertsEnd.self) { group in
             group.addTask { try await service.run(client: client, until: stop); return .done }
             group.addTask { _ = await Signals.wait(); return stop == nil ? .done : .interrupted }
             if let limit { group.addTask { try await Task.sleep(for: limit); return .timeUp } }
+            if let statePath {
+                group.addTask {
+                    var last: MonitorState?
+                    while true {
+                        let s = await service.currentState()
+                        if s != last { try StateFile.write(s, to: statePath); last = s }
+                        try await Task.sleep(for: .milliseconds(200))
+                    }
+                }
+            }
             group.addTask {
                 // Conditions under which running on cannot help: every node on the wrong chain,
                 // the journal failed. A script gets a non-zero exit and one line.
@@ -103,6 +120,7 @@ struct AlertsCommand: AsyncParsableCommand {
             group.cancelAll()
             return first
         }
+        if let statePath { try StateFile.write(await service.currentState(), to: statePath) }
         if let stop {
             // An audit is complete only if every block of its range was examined.
             let range = (fromBlock ?? 0)...max(fromBlock ?? 0, stop)
@@ -151,5 +169,15 @@ final class LineWriter: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
+}
+
+/// `--state-json`: the whole file replaced at once (written beside it, then renamed), so a
+/// reader never sees half of it.
+enum StateFile {
+    static func write(_ state: MonitorState, to path: String) throws {
+        let tmp = path + ".tmp"
+        try Data((state.json.serialized() + "\n").utf8).write(to: URL(fileURLWithPath: tmp))
+        if rename(tmp, path) != 0 { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
     }
 }
