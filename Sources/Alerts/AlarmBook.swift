@@ -91,8 +91,11 @@ public struct AlarmBook: Sendable {
     private var keyById: [Int: AlarmKey] = [:]
     private var debounce: [AlarmKey: Debounce] = [:]
     private var timedShelves: Set<Int> = []
-    private var outbox: [AlarmTransition] = []
+    var outbox: [AlarmTransition] = []
     private var tracker = AlarmKPITracker()
+    /// After a restart: conditions of the held kinds are judged in a shadow book until the
+    /// monitor has read current data (`StartupJudgement.swift`).
+    var held: HeldJudgement?
     /// The outbox keeps at most this many transitions when nobody drains it.
     public static let outboxLimit = 100_000
     public static let systemOperator = "system"
@@ -136,6 +139,12 @@ public struct AlarmBook: Sendable {
     @discardableResult
     public mutating func raise(_ c: AlarmCondition, now: Double, inhibitedBy cause: Int? = nil) -> AlarmTransition? {
         let key = AlarmKey(kind: c.kind, asset: c.asset)
+        if held != nil, held!.kinds.contains(c.kind) {
+            held!.judge(key, present: true, message: c.message)
+            held!.shadow[0].raise(c, now: now, inhibitedBy: nil)
+            _ = held!.shadow[0].takeTransitions()
+            return nil
+        }
         if let i = alarms.index(forKey: key), alarms.values[i].active {
             // Still the same condition: keep it fresh (in place), cancel a pending clear, no new transition.
             if !debounce.isEmpty { debounce[key] = nil }
@@ -166,6 +175,12 @@ public struct AlarmBook: Sendable {
     @discardableResult
     public mutating func clear(_ kind: AlarmKind, asset: AssetID, now: Double, message: String? = nil) -> AlarmTransition? {
         let key = AlarmKey(kind: kind, asset: asset)
+        if held != nil, held!.kinds.contains(kind) {
+            held!.judge(key, present: false, message: message)
+            held!.shadow[0].clear(kind, asset: asset, now: now, message: message)
+            _ = held!.shadow[0].takeTransitions()
+            return nil
+        }
         guard let a = alarms[key], a.active else {
             debounce[key] = nil  // a pending raise is called off
             return nil
@@ -186,7 +201,7 @@ public struct AlarmBook: Sendable {
         return nil
     }
 
-    private mutating func activate(_ c: AlarmCondition, now: Double, cause: Int?) -> AlarmTransition {
+    mutating func activate(_ c: AlarmCondition, now: Double, cause: Int?) -> AlarmTransition {
         let key = AlarmKey(kind: c.kind, asset: c.asset)
         var a: Alarm
         if var old = alarms[key] {
@@ -220,7 +235,7 @@ public struct AlarmBook: Sendable {
         return emit(AlarmTransition(event: .raised, alarm: a, at: now))
     }
 
-    private mutating func deactivate(_ key: AlarmKey, now: Double, message: String?) -> AlarmTransition {
+    mutating func deactivate(_ key: AlarmKey, now: Double, message: String?) -> AlarmTransition {
         var a = alarms[key]!
         a.active = false
         a.activeSince = nil
@@ -242,6 +257,10 @@ public struct AlarmBook: Sendable {
     @discardableResult
     public mutating func tick(now: Double) -> [AlarmTransition] {
         let before = outbox.count
+        if held != nil {
+            held!.shadow[0].tick(now: now)
+            _ = held!.shadow[0].takeTransitions()
+        }
         for id in timedShelves.sorted() {
             guard let key = keyById[id], var a = alarms[key], let s = a.shelving, s.mode == .timed else {
                 timedShelves.remove(id); continue

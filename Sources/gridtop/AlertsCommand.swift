@@ -4,6 +4,7 @@ import Foundation
 import LedgerClient
 import ChainCore
 import Logging
+import Synchronization
 
 struct AlertsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -43,11 +44,7 @@ struct AlertsCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
-            h.logLevel = .warning
-            return h
-        }
+        StderrLogHandler.bootstrap()
         var clientConfig = LedgerClientConfiguration(nodes: try endpoints())
         clientConfig.expectedChainId = chainId
         if let fromBlock { clientConfig.fromBlock = fromBlock }
@@ -58,16 +55,42 @@ struct AlertsCommand: AsyncParsableCommand {
             out.write(asJSON ? AlarmJSON.line(t) : AlertsCommand.text(t))
         }
         let limit = duration?.duration
-        var until: UInt64?
-        if let t = toBlock { until = try t == "head" ? await client.currentHead() : UInt64(t)! }
-        let stop = until
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await service.run(client: client, until: stop) }
-            group.addTask { _ = await Signals.wait() }
-            if let limit { group.addTask { try await Task.sleep(for: limit) } }
-            _ = try await group.next()
-            group.cancelAll()
-        }
+        let from = clientConfig.fromBlock
+        let toBlock = self.toBlock
+        let target = TargetBlock()
+        try await Signals.runUntilSignal({
+            var until: UInt64?
+            if let t = toBlock { until = try t == "head" ? await client.currentHead() : UInt64(t)! }
+            target.set(until)
+            let stop = until
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await service.run(client: client, until: stop) }
+                if let limit { group.addTask { try await Task.sleep(for: limit) } }
+                _ = try await group.next()
+                group.cancelAll()
+            }
+            guard toBlock != nil else { return }
+            // An audit is clean only if every block was read from nodes that could be believed.
+            var problems: [String] = []
+            if let f = service.progress.failure { problems.append(f) }
+            for (name, why) in service.progress.faultyNodes.sorted(by: { $0.key < $1.key }) { problems.append("node \(name) was faulty: \(why)") }
+            if !problems.isEmpty {
+                let covered = service.progress.blocks.map { "blocks \($0.first)–\($0.last) were read" } ?? "no block was read"
+                FileHandle.standardError.write(Data("gridtop alerts: the audit is not clean (\(covered)): \(problems.joined(separator: "; "))\n".utf8))
+                throw ExitCode(1)
+            }
+        }, interrupted: { sig in
+            // Say what was covered: an interrupted audit is not a clean one.
+            var line = "gridtop alerts: stopped by \(Signals.name(sig))"
+            let range = target.value.map { "\(from)–\($0)" } ?? (toBlock == nil ? "\(from)–(live)" : "\(from)–head")
+            if let done = service.progress.blocks {
+                line += "; blocks \(done.first)–\(done.last) were read of \(range)"
+            } else {
+                line += "; no block was read of \(range)"
+            }
+            if toBlock != nil { line += "; the audit is incomplete" }
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+        })
     }
 
     static func text(_ t: AlarmTransition) -> String {
@@ -86,4 +109,11 @@ final class LineWriter: @unchecked Sendable {
         defer { lock.unlock() }
         FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
+}
+
+/// The audit's last block, once known (`--to-block head` asks the nodes first).
+final class TargetBlock: Sendable {
+    private let block = Mutex<UInt64?>(nil)
+    func set(_ n: UInt64?) { block.withLock { $0 = n } }
+    var value: UInt64? { block.withLock { $0 } }
 }

@@ -17,6 +17,12 @@ struct DemoCommand: AsyncParsableCommand {
     var db: String?
 
     func run() async throws {
+        // SIGINT/SIGTERM while the network starts end the command too (the screen handles them once up).
+        nonisolated(unsafe) let command = self
+        try await Signals.runUntilSignal { try await command.start() }
+    }
+
+    func start() async throws {
         FileLogHandler.bootstrap()
         let network = try SimulatedNetwork(checking: simulation.configuration())
         let urls = try await network.start()
@@ -57,6 +63,11 @@ struct WatchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        nonisolated(unsafe) let command = self
+        try await Signals.runUntilSignal { try await command.start() }
+    }
+
+    func start() async throws {
         FileLogHandler.bootstrap()
         try await Dashboard.run(nodes: try endpoints(), monitor: MonitorConfiguration(),
                                 screen: screen, expectedChainId: chainId, journal: (db, chainId))

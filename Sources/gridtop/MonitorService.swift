@@ -5,6 +5,7 @@ import Foundation
 import GridCore
 import LedgerClient
 import OperatorTUI
+import Synchronization
 
 /// Owns the pure `Monitor` and connects it to the edges: ledger updates in,
 /// alarm transitions out — first to the journal (durable), then to the sink
@@ -30,6 +31,8 @@ actor MonitorService {
     private let quietPublishEvery = 5.0
     /// Node statuses arrived that the screen has not seen yet.
     private var statusPending = false
+    /// The blocks applied so far, readable without the actor (an interrupted audit says what it covered).
+    nonisolated let progress = BlockProgress()
 
     init(configuration: MonitorConfiguration, box: SnapshotBox?, sink: @escaping @Sendable (AlarmTransition) -> Void) {
         monitor = Monitor(configuration: configuration)
@@ -56,6 +59,8 @@ actor MonitorService {
         if case .chain(let id) = update, journalling, journal == nil { openJournal(chainId: id) }
         let transitions = monitor.apply(update, now: now)
         emit(transitions)
+        if case .block(let b) = update { progress.applied(b.header.number) }
+        if case .nodes(let statuses) = update { noteFaults(statuses) }
         if box != nil { screen.record(update) }
         if case .nodes = update, transitions.isEmpty {
             // The per-second node statuses ride along with the next block's snapshot
@@ -65,6 +70,19 @@ actor MonitorService {
             publish()
         }
         if let stop = stopAfter, case .block(let b) = update, b.header.number >= stop, !stopReached {
+            stopReached = true
+            reachedStop?.resume()
+            reachedStop = nil
+        }
+    }
+
+    /// Faulty nodes are remembered (an audit that met one says so); an audit with no node left
+    /// that can be believed stops, failed.
+    private func noteFaults(_ statuses: [NodeStatus]) {
+        for n in statuses where n.trust == .untrusted { progress.faulty(n.name, n.lastError ?? "untrusted") }
+        let excluded = statuses.filter { $0.connection == .refused || $0.trust == .untrusted || $0.trust == .divergent }
+        if stopAfter != nil, !statuses.isEmpty, excluded.count == statuses.count, !stopReached {
+            progress.fail("no node can be believed: " + excluded.map { "\($0.name) (\($0.lastError ?? $0.trust.rawValue))" }.joined(separator: "; "))
             stopReached = true
             reachedStop?.resume()
             reachedStop = nil
@@ -190,4 +208,19 @@ actor MonitorService {
             group.cancelAll()
         }
     }
+}
+
+/// The lowest and highest block applied, the faulty nodes met and why an audit failed, behind a lock.
+final class BlockProgress: Sendable {
+    private let range = Mutex<(first: UInt64, last: UInt64)?>(nil)
+    private let faults = Mutex<(nodes: [String: String], failure: String?)>(([:], nil))
+    func applied(_ n: UInt64) {
+        range.withLock { r in r = (min(r?.first ?? n, n), max(r?.last ?? n, n)) }
+    }
+    var blocks: (first: UInt64, last: UInt64)? { range.withLock { $0 } }
+    func faulty(_ node: String, _ why: String) { faults.withLock { $0.nodes[node] = why } }
+    func fail(_ why: String) { faults.withLock { $0.failure = $0.failure ?? why } }
+    /// Faulty nodes met, by name, with why.
+    var faultyNodes: [String: String] { faults.withLock { $0.nodes } }
+    var failure: String? { faults.withLock { $0.failure } }
 }

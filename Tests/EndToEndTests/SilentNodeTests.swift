@@ -1,0 +1,47 @@
+import Foundation
+import Glibc
+import XCTest
+
+/// A node that accepts the socket and never answers, or answers a byte a second, goes
+/// node-down after the documented timeouts (connect 5 s / request 10 s, node-down after 10 s
+/// not connected), with the reason on screen, over WebSocket and over HTTP.
+final class SilentNodeTests: XCTestCase {
+    func testASilentOrTricklingNodeGoesNodeDownWithTheReasonOnScreen() throws {
+        let bin = try gridtopBinary()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gridtop-silent-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let env = ["XDG_DATA_HOME": dir.path + "/data", "XDG_CONFIG_HOME": dir.path + "/config",
+                   "XDG_STATE_HOME": dir.path + "/state", "XDG_CACHE_HOME": dir.path + "/cache", "TERM": "tmux-256color"]
+        for mode in [SilentNode.Mode.silent, .trickle] {
+            let node = try SilentNode(mode)
+            defer { node.stop() }
+            for url in [node.wsURL, node.httpURL] {
+                let started = Date()
+                let s = try TmuxSession(command: [bin.path, "watch", "--node", url, "--chain-id", "1337", "--db", dir.path + "/j.sqlite"],
+                                        width: 160, height: 48, environment: env)
+                defer { s.kill() }
+                let down = s.waitFor(timeout: 40) { $0.contains("node down") && $0.contains("timed out") }
+                let took = Date().timeIntervalSince(started)
+                XCTAssertTrue(down.ok, "\(mode) \(url): no node-down with its reason after \(Int(took)) s:\n\(down.screen)")
+                print("SilentNodeTests: \(mode) \(url.hasPrefix("ws") ? "WebSocket" : "HTTP"): node down with the reason on screen after \(String(format: "%.1f", took)) s")
+                XCTAssertLessThan(took, 30, "\(mode) \(url)")
+                s.send("q")
+                XCTAssertEqual(s.exitStatus(timeout: 5), 0)
+            }
+            XCTAssertGreaterThan(node.accepted, 0)
+        }
+    }
+
+    func testAlertsStreamsNodeDownForASilentNode() throws {
+        let bin = try gridtopBinary()
+        let node = try SilentNode(.silent)
+        defer { node.stop() }
+        let p = ChildProcess(bin, ["alerts", "--json", "--chain-id", "1337", "--for", "25s", "--node", node.wsURL])
+        try p.start()
+        let lines = p.waitForLines(1, timeout: 30)
+        XCTAssertTrue(lines.contains { $0.contains("\"node-down\"") && $0.contains("timed out") }, "\(lines) \(p.standardError)")
+        p.interrupt()
+        p.waitForExit(timeout: 5)
+    }
+}
