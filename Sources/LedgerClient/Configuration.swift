@@ -175,6 +175,7 @@ enum Redaction {
         if let u = p.userinfo, !u.isEmpty {
             s.append(u)
             s.append(contentsOf: u.split(separator: ":").map(String.init))
+            s.append(contentsOf: userinfoSecrets(u))
         }
         if let q = p.query, !q.isEmpty {
             s.append(q)

@@ -3,9 +3,11 @@ import Glibc
 
 /// A hostile "node" on loopback TCP that accepts connections and then never answers
 /// (`.silent`), or answers a byte at a time, one byte a second, forever (`.trickle`): what a
-/// hung node, a black-holing proxy or a slowloris looks like from the client's side.
+/// hung node, a black-holing proxy or a slowloris looks like from the client's side. With
+/// `.echo` it refuses every request with 401 and a body that echoes the request line and
+/// every header back (credentials included), as some misconfigured proxies do.
 final class SilentNode: @unchecked Sendable {
-    enum Mode { case silent, trickle }
+    enum Mode { case silent, trickle, echo }
     let port: UInt16
     private let fd: Int32
     private let mode: Mode
@@ -44,9 +46,13 @@ final class SilentNode: @unchecked Sendable {
             let c = accept(fd, nil, nil)
             lock.lock()
             if stopped { lock.unlock(); if c >= 0 { close(c) }; return }
-            if c >= 0 { clients.append(c); accepted += 1 }
+            if c >= 0 { accepted += 1; if mode != .echo { clients.append(c) } }
             lock.unlock()
-            if c < 0 { usleep(10_000) }
+            if c < 0 { usleep(10_000); continue }
+            if mode == .echo {
+                let t = Thread { SilentNode.echo(c) }
+                t.start()
+            }
         }
     }
 
@@ -64,6 +70,26 @@ final class SilentNode: @unchecked Sendable {
             for c in cs { _ = send(c, &b, 1, Int32(MSG_NOSIGNAL)) }
             i += 1
         }
+    }
+
+    /// Reads one request head and answers 401 with it echoed in the body, then closes.
+    static func echo(_ c: Int32) {
+        var head = [UInt8]()
+        var buf = [UInt8](repeating: 0, count: 4096)
+        while head.count < 65_536 {
+            let n = recv(c, &buf, buf.count, 0)
+            if n <= 0 { break }
+            head += buf[0..<n]
+            if head.count >= 4, head.suffix(from: 0).withUnsafeBufferPointer({ String(decoding: $0, as: UTF8.self) }).contains("\r\n\r\n") { break }
+        }
+        let request = String(decoding: head, as: UTF8.self).components(separatedBy: "\r\n\r\n").first ?? ""
+        let body = "access denied for request: " + request.replacingOccurrences(of: "\r\n", with: " | ")
+        let response = "HTTP/1.1 401 Unauthorized\r\nContent-Type: text/plain\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n" + body
+        var bytes = Array(response.utf8)
+        _ = send(c, &bytes, bytes.count, Int32(MSG_NOSIGNAL))
+        shutdown(c, Int32(SHUT_WR))
+        usleep(200_000)
+        close(c)
     }
 
     func stop() {
