@@ -41,9 +41,6 @@ public struct MonitorConfiguration: Sendable {
     /// ranking is refreshed while the segment stays suspect.
     public var suspectsShown = 5
     public var suspectRefreshIntervals: UInt64 = 4
-    /// After a restart, a block at most this many seconds old (by its timestamp) is current data:
-    /// the restored alarms are judged once one has been read (`Monitor.restore`).
-    public var startupCurrentBlockAge = 60.0
     public init() {}
 }
 
@@ -90,8 +87,6 @@ public struct Monitor: Sendable {
     private var staleActive: [AssetID: Int] = [:]
     private var lastCauses = Causes()
     private var topologyChanged = false
-    /// While judging the start-up (`restore`): the last block read, and when.
-    private var lastBlockRead: (number: UInt64, timestamp: UInt64, at: Double)?
     static let chainAsset = Keccak256.bytes32("ledger:chain")
 
     public init(configuration: MonitorConfiguration = MonitorConfiguration(), book: AlarmBook? = nil) {
@@ -106,21 +101,20 @@ public struct Monitor: Sendable {
     /// Replaces the alarm set with one rebuilt from the journal (at start, once the chain id is known).
     ///
     /// When it holds alarms, the conditions judged from chain history are held (`AlarmBook.holdJudgement`)
-    /// until the monitor has read current data: a block at most `startupCurrentBlockAge` old (the
-    /// backfill's head), two consecutive blocks arriving at the chain's own pace (a node whose clock
-    /// is off), or, on a chain that makes no new blocks, the stall limit passed without a block
-    /// after the last one read. Until then the restored alarms stand unchanged and nothing is journalled
+    /// until the monitor has read current data: the node's head (`ChainBlock.atHead`, the end of the
+    /// backfill, on a stalled chain too). Without it (no node answers) nothing is judged. Until then the restored alarms stand unchanged and nothing is journalled
     /// for them; then each is confirmed (the same alarm), raised or cleared on what was read.
     public mutating func restore(_ restored: AlarmBook) {
         book = restored
         book.policies = configuration.alarmPolicies
         if !book.alarms.isEmpty {
             book.holdJudgement()
-            warn("\(book.alarms.count) alarm\(book.alarms.count == 1 ? "" : "s") restored from the journal; judged again once current blocks are read")
+            warn("\(book.alarms.count) alarm\(book.alarms.count == 1 ? "" : "s") restored from the journal" + Self.restoredSuffix)
         }
-        lastBlockRead = nil
         rebuildCauses()
     }
+
+    static let restoredSuffix = "; judged again once current blocks are read"
 
     /// True while restored alarms wait for the start-up judgement on current data.
     public var isJudgingStartup: Bool { book.isHoldingJudgement }
@@ -139,7 +133,9 @@ public struct Monitor: Sendable {
         let ts = book.releaseJudgement(now: now) { kind, asset in me.cause(for: kind, asset: asset, causes: causes) }
         rebuildCauses()
         let raised = ts.filter { $0.event == .raised }.count, cleared = ts.filter { $0.event == .cleared }.count
-        warn("restored alarms judged on current data\(head.map { " at block #\($0.number)" } ?? ""): \(raised) raised, \(cleared) cleared, the others stand as journalled")
+        let text = "restored alarms judged on current data\(head.map { " at block #\($0.number)" } ?? ""): \(raised) raised, \(cleared) cleared, the others stand as journalled"
+        // It answers the "restored" warning: in its place.
+        if let i = warnings.firstIndex(where: { $0.hasSuffix(Self.restoredSuffix) }) { warnings[i] = text } else { warn(text) }
     }
 
     /// Applies transitions journalled by another process (e.g. `gridtop alarms ack`); emits nothing.
@@ -160,14 +156,8 @@ public struct Monitor: Sendable {
     public mutating func apply(_ update: LedgerUpdate, now: Double) -> [AlarmTransition] {
         _ = applyUpdate(update, now: now)
         if book.isHoldingJudgement, case .block(let b) = update {
-            let h = b.header
-            let current = Double(h.timestamp) >= now - configuration.startupCurrentBlockAge
-            // Two consecutive blocks that arrived at the chain's own pace (not in a backfill's burst)
-            // are live, whatever the node's clock says.
-            let paced = lastBlockRead.map { h.number == $0.number &+ 1 && h.timestamp > $0.timestamp
-                && now - $0.at >= Double(h.timestamp - $0.timestamp) / 2 } ?? false
-            lastBlockRead = (h.number, h.timestamp, now)
-            if current || paced { releaseStartupJudgement(now: now) }
+            // The node's head: everything up to it has been read again, so the judgement is on current data.
+            if b.atHead { releaseStartupJudgement(now: now) }
         }
         return finish(now: now)
     }
@@ -227,9 +217,6 @@ public struct Monitor: Sendable {
             }
         }
         out.append(contentsOf: checkNodes(now: now))
-        // A chain that makes no new blocks: once the stall limit passed since the last block read,
-        // what was read is the current state.
-        if book.isHoldingJudgement, let last = lastBlockRead, now - last.at >= stallLimit { releaseStartupJudgement(now: now) }
         return finish(now: now)
     }
 
@@ -336,7 +323,7 @@ public struct Monitor: Sendable {
             head = h
             headSeenAt = now
             // An old block (read again after a restart) is no evidence that the chain makes blocks now.
-            if !book.isHoldingJudgement || Double(h.timestamp) >= now - configuration.startupCurrentBlockAge,
+            if !book.isHoldingJudgement || Double(h.timestamp) >= now - stallLimit,
                let t = book.clear(.consensusStall, asset: Keccak256.bytes32("ledger:chain"), now: now, message: "blocks again at \(h.number)") {
                 out.append(t)
             }

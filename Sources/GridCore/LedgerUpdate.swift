@@ -6,9 +6,12 @@ public struct ChainBlock: Sendable, Equatable {
     public var events: [LocatedEvent]
     /// Logs in the block that claimed to be grid events but could not be decoded.
     public var rejectedLogs: Int
+    /// The node's head when it was fetched: every block up to it has been read (the end of a
+    /// backfill, or a live head). A restarted monitor judges its restored alarms on it.
+    public var atHead: Bool
 
-    public init(header: BlockHeader, events: [LocatedEvent], rejectedLogs: Int = 0) {
-        self.header = header; self.events = events; self.rejectedLogs = rejectedLogs
+    public init(header: BlockHeader, events: [LocatedEvent], rejectedLogs: Int = 0, atHead: Bool = false) {
+        self.header = header; self.events = events; self.rejectedLogs = rejectedLogs; self.atHead = atHead
     }
 }
 

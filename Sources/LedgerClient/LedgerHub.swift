@@ -498,7 +498,7 @@ actor LedgerHub {
             await emit(.reorg(ReorgReport(newHead: head.number, newHeadHash: head.hash, depth: orphaned.count,
                                           limit: limit, beyondLimit: false)))
         }
-        for (h, l) in zip(segment, logs) { await emitBlock(h, logs: l) }
+        for (h, l) in zip(segment, logs) { await emitBlock(h, logs: l, atHead: h.hash == head.hash) }
     }
 
     /// `eth_getLogs` calls a backfill keeps in flight: while the client decodes one answer the
@@ -586,11 +586,11 @@ actor LedgerHub {
         }
         for (h, l) in zip(hdrs, logsPerBlock) {
             if let tip = window.tip, h.number <= tip.number { continue }
-            await emitBlock(h, logs: l)
+            await emitBlock(h, logs: l, atHead: h.hash == head.hash)
         }
     }
 
-    private func emitBlock(_ header: BlockHeader, logs: [GridLog]) async {
+    private func emitBlock(_ header: BlockHeader, logs: [GridLog], atHead: Bool) async {
         var events: [LocatedEvent] = []
         events.reserveCapacity(logs.count)
         var rejected = 0
@@ -622,7 +622,7 @@ actor LedgerHub {
         }
         events.sort { $0.origin.logIndex < $1.origin.logIndex }
         window.append(number: header.number, hash: header.hash)
-        await emit(.block(ChainBlock(header: header, events: events, rejectedLogs: rejected)))
+        await emit(.block(ChainBlock(header: header, events: events, rejectedLogs: rejected, atHead: atHead)))
     }
 
     // MARK: Fetching

@@ -53,6 +53,13 @@ final class StartupJudgementTests: XCTestCase {
         return out
     }
 
+    /// As the client delivers it: the last block is the node's head.
+    func atHead(_ updates: [LedgerUpdate]) -> [LedgerUpdate] {
+        var u = updates
+        if case .block(var b) = u.last { b.atHead = true; u[u.count - 1] = .block(b) }
+        return u
+    }
+
     func key(_ kind: AlarmKind, _ a: AssetID) -> AlarmKey { AlarmKey(kind: kind, asset: a) }
 
     /// The first run: live, `now` = block time. The operator acknowledges the stale meter,
@@ -93,8 +100,8 @@ final class StartupJudgementTests: XCTestCase {
         var journalled = journal
         // Ten restarts in a row, each reading the same chain again.
         for i in 0..<10 {
-            let (m, out) = restart(journalled, updates: history(through: 30), now: Double(ts(30)) + 5 + Double(i))
-            XCTAssertFalse(m.isJudgingStartup, "the head block is current: the judgement was made")
+            let (m, out) = restart(journalled, updates: atHead(history(through: 30)), now: Double(ts(30)) + 5 + Double(i))
+            XCTAssertFalse(m.isJudgingStartup, "the head was read: the judgement was made")
             XCTAssertEqual(out.map { "\($0.event.rawValue) \($0.alarm.kind.rawValue) \($0.alarm.assetName)" }, [],
                            "restart \(i + 1) journalled transitions that did not happen")
             journalled += out
@@ -118,10 +125,10 @@ final class StartupJudgementTests: XCTestCase {
 
     func testAfterTheJudgementTheLiveChainChangesAlarmsAsUsual() throws {
         let (_, journal) = try firstRun()
-        var (m, out) = restart(journal, updates: history(through: 30), now: Double(ts(30)) + 5)
+        var (m, out) = restart(journal, updates: atHead(history(through: 30)), now: Double(ts(30)) + 5)
         XCTAssertEqual(out, [])
         // C-3 reports again on the live chain: a real clear, journalled once.
-        let live = history(through: 31, c3BackFrom: 31).last!
+        let live = atHead(history(through: 31, c3BackFrom: 31)).last!
         out = m.apply(live, now: Double(ts(31)))
         XCTAssertEqual(out.filter { $0.alarm.kind == .staleMeter }.map(\.event), [.cleared])
         XCTAssertEqual(m.book[key(.staleMeter, c3)]?.acknowledgedBy, "ana", "cleared and acknowledged: the same alarm")
@@ -131,7 +138,7 @@ final class StartupJudgementTests: XCTestCase {
         // The first run ends at 30; the restart reads up to 36, in which C-3 reported again
         // from 32 on, and a conflicting reading appeared at 33.
         let (first, journal) = try firstRun()
-        var later = history(through: 36, c3BackFrom: 32)
+        var later = atHead(history(through: 36, c3BackFrom: 32))
         let conflict = ChainFixture.reading(c4, 33, import: 1)
         if case .block(var b) = later[35] {
             b.events.append(LocatedEvent(event: conflict, origin: EventOrigin(blockNumber: 36, blockHash: b.header.hash,
@@ -150,34 +157,38 @@ final class StartupJudgementTests: XCTestCase {
         XCTAssertEqual(m.book[key(.suspectedTheft, tx1)]?.shelving?.reason, "field check tonight")
     }
 
-    func testWithoutCurrentDataTheRestoredAlarmsStandAndOperatorsCanStillAct() throws {
+    func testUntilTheHeadIsReadTheRestoredAlarmsStandAndOperatorsCanStillAct() throws {
         let (first, journal) = try firstRun()
-        // The node serves only old blocks (the chain stopped): nothing current is read.
+        // The backfill breaks off before the head (the node went away): nothing current was read.
         let t0 = Double(ts(30)) + 600
         var m = Monitor(configuration: Self.config)
         var out = m.apply(.chain(id: 7), now: t0)
         m.restore(AlarmBook(replaying: journal))
         for u in history(through: 30) { out += m.apply(u, now: t0) }
-        XCTAssertTrue(m.isJudgingStartup, "every block read is ten minutes old")
+        XCTAssertTrue(m.isJudgingStartup)
         XCTAssertEqual(out, [])
         XCTAssertEqual(m.snapshot(now: t0).alarms.map(\.id).sorted(), first.snapshot(now: t0).alarms.map(\.id).sorted(),
                        "the operator sees the restored alarms meanwhile")
+        XCTAssertTrue(m.snapshot(now: t0).warnings.contains { $0.contains("restored from the journal; judged again once current blocks are read") })
         // An operator action while the judgement waits is journalled at once, on the real alarm.
         let theft = try XCTUnwrap(m.book[key(.suspectedTheft, tx1)])
         let acted = try m.perform(.acknowledge(comment: nil), on: theft.id, by: "cy", now: t0 + 1)
         XCTAssertEqual(acted.map(\.event), [.acknowledged])
-        // A tick before the stall limit since the last block changes nothing…
+        // Time passes; the stall is judged in the shadow, not journalled, while nothing current is read.
         XCTAssertEqual(m.tick(now: t0 + 5), [])
+        XCTAssertEqual(m.tick(now: t0 + 100), [])
         XCTAssertTrue(m.isJudgingStartup)
-        // …after it, what was read is the current state: the stall is raised (a real one), the
-        // stale meter and the theft are the same alarms as before.
-        out = m.tick(now: t0 + 16)
+        // The node is back: the head is read. The chain had stopped at block 30 for 700 s: a real stall,
+        // raised now; the stale meter and the theft are the same alarms as before.
+        out = m.apply(atHead([history(through: 30).last!])[0], now: t0 + 101)
         XCTAssertFalse(m.isJudgingStartup)
-        XCTAssertEqual(out.filter { $0.event == .raised }.map(\.alarm.kind), [.consensusStall], "\(out.map { "\($0.event) \($0.alarm.kind)" })")
         XCTAssertFalse(out.contains { ($0.alarm.kind == .staleMeter || $0.alarm.kind == .suspectedTheft) && $0.event != .suppressed },
                        "\(out.map { "\($0.event) \($0.alarm.kind)" })")
+        XCTAssertEqual(out.filter { $0.event == .raised }.map(\.alarm.kind), [.consensusStall])
         XCTAssertEqual(m.book[key(.staleMeter, c3)]?.count, 1)
         XCTAssertEqual(m.book[key(.suspectedTheft, tx1)]?.acknowledgedBy, "cy")
+        XCTAssertTrue(m.snapshot(now: t0 + 101).warnings.contains { $0.hasPrefix("restored alarms judged on current data at block #30: 1 raised") },
+                      "\(m.snapshot(now: t0 + 101).warnings)")
     }
 
     func testNodeHealthIsJudgedLiveDuringTheHold() throws {
