@@ -85,7 +85,7 @@ public struct AlarmTransition: Sendable, Equatable {
 /// transition it made (e.g. `cleared` followed by a one-shot `unshelved`) to an
 /// outbox; the monitor drains it with `takeTransitions()` and journals it.
 public struct AlarmBook: Sendable {
-    public private(set) var alarms: [AlarmKey: Alarm] = [:]
+    public internal(set) var alarms: [AlarmKey: Alarm] = [:]
     public var policies: [AlarmKind: AlarmPolicy]
     public private(set) var nextId = 1
     private var keyById: [Int: AlarmKey] = [:]

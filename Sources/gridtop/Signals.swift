@@ -65,7 +65,7 @@ enum Signals {
             Task { try? await Task.sleep(for: grace); ended.finish(.signal(s)) }
             _ = await ended.wait()
             interrupted(s)
-            fflush(stdout)
+            fflush(nil)  // every stream (stdout, for the alarm lines)
             exit(128 + s)
         }
     }

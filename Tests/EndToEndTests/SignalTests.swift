@@ -65,7 +65,7 @@ final class SignalTests: XCTestCase {
         for (sig, code) in [(SIGTERM, Int32(143)), (SIGINT, Int32(130))] {
             let audit = ChildProcess(bin, ["alerts", "--json", "--from-block", "0", "--to-block", "head", "--node", url], environment: env)
             try audit.start()
-            Thread.sleep(forTimeInterval: 2.5)
+            Thread.sleep(forTimeInterval: 4.5)
             XCTAssertTrue(audit.process.isRunning, "the audit ended before the signal: \(audit.standardError)")
             let r = signalAndWait(audit, sig)
             XCTAssertEqual(r.status, code, audit.standardError)
