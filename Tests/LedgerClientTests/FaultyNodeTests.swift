@@ -57,7 +57,11 @@ final class FaultyNodeTests: LoopbackTestCase {
         let b = try await startNode(TestChain(chainId: 99, salt: 5))
         let rec = startClient(await config([a, b]))
         await eventually("both nodes refused", timeout: .seconds(10)) {
-            (await rec.lastStatus ?? []).allSatisfy { $0.connection == .refused }
+            let s = await rec.lastStatus ?? []
+            return s.count == 2 && s.allSatisfy { $0.connection == .refused }
+        }
+        await eventually("the line that says so", timeout: .seconds(5)) {
+            await rec.warnings.contains { $0.contains("every node is refused") }
         }
         let statuses = await rec.lastStatus ?? []
         for s in statuses {
@@ -76,6 +80,9 @@ final class FaultyNodeTests: LoopbackTestCase {
         let rec = startClient(await config([a, b, other]))
         await eventually("the odd node is refused", timeout: .seconds(10)) {
             (await rec.lastStatus ?? []).last?.connection == .refused
+        }
+        await eventually("the line that says so", timeout: .seconds(5)) {
+            await rec.warnings.contains { $0.contains("node2 refused") }
         }
         let warnings = await rec.warnings
         XCTAssertTrue(warnings.contains { $0.contains("node2 refused: it reports chain id 99, the majority (2 of 3) is on 1337") }, "\(warnings)")
