@@ -112,6 +112,7 @@ actor LedgerHub {
         }
         if let expected = chainId, expected != id {
             let e = refuse(i, expected: expected, got: id)
+            warnings.append("node \(nodes[i].status.name) refused: it reports chain id \(id), the chain followed is \(expected)")
             throw e
         }
         wake()

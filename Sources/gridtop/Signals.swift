@@ -38,18 +38,26 @@ enum Signals {
     static func runUntilSignal(_ body: @escaping @Sendable () async throws -> Void,
                                interrupted: @escaping @Sendable (Int32) -> Void = { _ in }) async throws {
         let first = FirstOutcome()
-        // Installed before any work starts: no window in which the default action kills the process.
-        for sig in [SIGINT, SIGTERM] {
-            signal(sig, SIG_IGN)
-            let src = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            src.setEventHandler {
-                if !first.finish(.signal(sig)) {
-                    // A second signal while the work winds down: end now.
-                    exit(128 + sig)
-                }
+        let ending = OnceFlag()
+        let grace = Self.grace
+        // The process must end even when every thread of the concurrency pool is busy (a
+        // simulator building blocks, an audit decoding megabytes): the signal is caught by a
+        // plain handler that writes to a pipe, read by an OS thread of its own, which also holds
+        // the deadline. Installed before any work starts.
+        let end: @Sendable (Int32) -> Void = { sig in
+            guard ending.take() else { return }
+            interrupted(sig)
+            fflush(nil)
+            exit(128 + sig)
+        }
+        SignalPipe.install { sig, isFirst in
+            guard isFirst else { exit(128 + sig) }  // a second signal: end now
+            first.finish(.signal(sig))
+            let t = Thread {
+                Thread.sleep(forTimeInterval: Double(grace.components.seconds) + Double(grace.components.attoseconds) / 1e18)
+                end(sig)
             }
-            src.resume()
-            Retained.add(src)
+            t.start()
         }
         let work = Task {
             do { try await body(); first.finish(.done) } catch { first.finish(.failed(error)) }
@@ -60,13 +68,8 @@ enum Signals {
         case .failed(let e): throw e
         case .signal(let s):
             work.cancel()
-            let ended = FirstOutcome()
-            Task { _ = await work.result; ended.finish(.done) }
-            Task { try? await Task.sleep(for: grace); ended.finish(.signal(s)) }
-            _ = await ended.wait()
-            interrupted(s)
-            fflush(nil)  // every stream (stdout, for the alarm lines)
-            exit(128 + s)
+            _ = await work.result
+            end(s)
         }
     }
 
@@ -77,6 +80,41 @@ enum Signals {
         case SIGHUP: return "SIGHUP"
         default: return "signal \(s)"
         }
+    }
+}
+
+/// SIGINT and SIGTERM through a pipe to a thread of their own (see `runUntilSignal`).
+enum SignalPipe {
+    nonisolated(unsafe) static var writeEnd: Int32 = -1
+
+    /// `onSignal(signal, first)` runs on the reader thread for every SIGINT/SIGTERM.
+    static func install(_ onSignal: @escaping @Sendable (Int32, Bool) -> Void) {
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else { return }
+        writeEnd = fds[1]
+        for sig in [SIGINT, SIGTERM] {
+            var action = sigaction()
+            action.__sigaction_handler.sa_handler = { s in
+                var b = UInt8(truncatingIfNeeded: s)
+                _ = write(SignalPipe.writeEnd, &b, 1)
+            }
+            sigemptyset(&action.sa_mask)
+            action.sa_flags = SA_RESTART
+            sigaction(sig, &action, nil)
+        }
+        let readEnd = fds[0]
+        let t = Thread {
+            var count = 0
+            while true {
+                var b: UInt8 = 0
+                let n = read(readEnd, &b, 1)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { return }
+                count += 1
+                onSignal(Int32(b), count == 1)
+            }
+        }
+        t.start()
     }
 }
 
