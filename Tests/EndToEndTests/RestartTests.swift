@@ -89,8 +89,9 @@ final class RestartTests: XCTestCase {
 
         // The first run: both alarms raised, then the operator acts on them.
         var session = try startWatch()
+        defer { session.kill() }  // whichever session is current when the test ends
         var stale: JSON?, theft: JSON?
-        let deadline = Date().addingTimeInterval(120)
+        let deadline = Date().addingTimeInterval(240)
         while Date() < deadline, stale == nil || theft == nil {
             Thread.sleep(forTimeInterval: 1)
             guard FileManager.default.fileExists(atPath: db) else { continue }
