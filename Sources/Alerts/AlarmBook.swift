@@ -90,14 +90,17 @@ public struct AlarmTransition: Sendable, Equatable {
 /// transition it made (e.g. `cleared` followed by a one-shot `unshelved`) to an
 /// outbox; the monitor drains it with `takeTransitions()` and journals it.
 public struct AlarmBook: Sendable {
-    public private(set) var alarms: [AlarmKey: Alarm] = [:]
+    public internal(set) var alarms: [AlarmKey: Alarm] = [:]
     public var policies: [AlarmKind: AlarmPolicy]
     public private(set) var nextId = 1
     private var keyById: [Int: AlarmKey] = [:]
     private var debounce: [AlarmKey: Debounce] = [:]
     private var timedShelves: Set<Int> = []
-    private var outbox: [AlarmTransition] = []
+    var outbox: [AlarmTransition] = []
     private var tracker = AlarmKPITracker()
+    /// After a restart: conditions of the held kinds are judged in a shadow book until the
+    /// monitor has read current data (`StartupJudgement.swift`).
+    var held: HeldJudgement?
     /// The outbox keeps at most this many transitions when nobody drains it.
     public static let outboxLimit = 100_000
     public static let systemOperator = "system"
@@ -141,6 +144,12 @@ public struct AlarmBook: Sendable {
     @discardableResult
     public mutating func raise(_ c: AlarmCondition, now: Double, inhibitedBy cause: Int? = nil) -> AlarmTransition? {
         let key = AlarmKey(kind: c.kind, asset: c.asset)
+        if held != nil, held!.kinds.contains(c.kind) {
+            held!.judge(key, present: true, message: c.message)
+            held!.shadow[0].raise(c, now: now, inhibitedBy: nil)
+            _ = held!.shadow[0].takeTransitions()
+            return nil
+        }
         if let i = alarms.index(forKey: key), alarms.values[i].active {
             // Still the same condition: keep it fresh (in place), cancel a pending clear, no new transition.
             if !debounce.isEmpty { debounce[key] = nil }
@@ -193,6 +202,12 @@ public struct AlarmBook: Sendable {
     @discardableResult
     public mutating func clear(_ kind: AlarmKind, asset: AssetID, now: Double, message: String? = nil, reason: String? = nil) -> AlarmTransition? {
         let key = AlarmKey(kind: kind, asset: asset)
+        if held != nil, held!.kinds.contains(kind) {
+            held!.judge(key, present: false, message: message)
+            held!.shadow[0].clear(kind, asset: asset, now: now, message: message)
+            _ = held!.shadow[0].takeTransitions()
+            return nil
+        }
         guard let a = alarms[key], a.active else {
             debounce[key] = nil  // a pending raise is called off
             return nil
@@ -213,7 +228,7 @@ public struct AlarmBook: Sendable {
         return nil
     }
 
-    private mutating func activate(_ c: AlarmCondition, now: Double, cause: Int?) -> AlarmTransition {
+    mutating func activate(_ c: AlarmCondition, now: Double, cause: Int?) -> AlarmTransition {
         let key = AlarmKey(kind: c.kind, asset: c.asset)
         var a: Alarm
         if var old = alarms[key] {
@@ -247,7 +262,7 @@ public struct AlarmBook: Sendable {
         return emit(AlarmTransition(event: .raised, alarm: a, at: now))
     }
 
-    private mutating func deactivate(_ key: AlarmKey, now: Double, message: String?, reason: String? = nil) -> AlarmTransition {
+    mutating func deactivate(_ key: AlarmKey, now: Double, message: String?, reason: String? = nil) -> AlarmTransition {
         var a = alarms[key]!
         a.active = false
         a.activeSince = nil
@@ -269,6 +284,10 @@ public struct AlarmBook: Sendable {
     @discardableResult
     public mutating func tick(now: Double) -> [AlarmTransition] {
         let before = outbox.count
+        if held != nil {
+            held!.shadow[0].tick(now: now)
+            _ = held!.shadow[0].takeTransitions()
+        }
         for id in timedShelves.sorted() {
             guard let key = keyById[id], var a = alarms[key], let s = a.shelving, s.mode == .timed else {
                 timedShelves.remove(id); continue

@@ -142,10 +142,43 @@ public struct Monitor: Sendable {
     }
 
     /// Replaces the alarm set with one rebuilt from the journal (at start, once the chain id is known).
+    ///
+    /// When it holds alarms, the conditions judged from chain history are held (`AlarmBook.holdJudgement`)
+    /// until the monitor has read current data: the node's head (`ChainBlock.atHead`, the end of the
+    /// backfill, on a stalled chain too). Without it (no node answers) nothing is judged. Until then the restored alarms stand unchanged and nothing is journalled
+    /// for them; then each is confirmed (the same alarm), raised or cleared on what was read.
     public mutating func restore(_ restored: AlarmBook) {
         book = restored
         book.policies = configuration.alarmPolicies
+        if !book.alarms.isEmpty {
+            book.holdJudgement()
+            warn("\(book.alarms.count) alarm\(book.alarms.count == 1 ? "" : "s") restored from the journal" + Self.restoredSuffix)
+        }
         rebuildCauses()
+    }
+
+    static let restoredSuffix = "; judged again once current blocks are read"
+
+    /// True while restored alarms wait for the start-up judgement on current data.
+    public var isJudgingStartup: Bool { book.isHoldingJudgement }
+
+    /// The stall limit: no block for this long is a stall (also how old a block may be and count as current).
+    var stallLimit: Double {
+        let typical = blockIntervals.isEmpty ? 1 : LossModel.median(blockIntervals)
+        return max(configuration.stallMinimumSeconds, configuration.stallFactor * typical)
+    }
+
+    /// Ends the start-up hold: restored alarms confirmed, raised or cleared on the data read since the start.
+    private mutating func releaseStartupJudgement(now: Double) {
+        rebuildCauses()
+        let me = self
+        let causes = currentCauses()
+        let ts = book.releaseJudgement(now: now) { kind, asset in me.cause(for: kind, asset: asset, causes: causes) }
+        rebuildCauses()
+        let raised = ts.filter { $0.event == .raised }.count, cleared = ts.filter { $0.event == .cleared }.count
+        let text = "restored alarms judged on current data\(head.map { " at block #\($0.number)" } ?? ""): \(raised) raised, \(cleared) cleared, the others stand as journalled"
+        // It answers the "restored" warning: in its place.
+        if let i = warnings.firstIndex(where: { $0.hasSuffix(Self.restoredSuffix) }) { warnings[i] = text } else { warn(text) }
     }
 
     /// Applies transitions journalled by another process (e.g. `gridtop alarms ack`); emits nothing.
@@ -165,6 +198,10 @@ public struct Monitor: Sendable {
 
     public mutating func apply(_ update: LedgerUpdate, now: Double) -> [AlarmTransition] {
         _ = applyUpdate(update, now: now)
+        if book.isHoldingJudgement, case .block(let b) = update {
+            // The node's head: everything up to it has been read again, so the judgement is on current data.
+            if b.atHead { releaseStartupJudgement(now: now) }
+        }
         return finish(now: now)
     }
 
@@ -233,7 +270,7 @@ public struct Monitor: Sendable {
         book.tick(now: now)
         if let seen = headSeenAt {
             let typical = blockIntervals.isEmpty ? 1 : LossModel.median(blockIntervals)
-            let limit = max(configuration.stallMinimumSeconds, configuration.stallFactor * typical)
+            let limit = stallLimit
             let age = now - seen
             if age > limit {
                 let c = AlarmCondition(kind: .consensusStall, asset: chainAsset, assetName: "chain \(chainId.map(String.init) ?? "?")",
@@ -317,6 +354,8 @@ public struct Monitor: Sendable {
             if t.event == .raised { staleActive[t.alarm.asset] = t.alarm.id }
             if t.event == .cleared { staleActive[t.alarm.asset] = nil }
         }
+        // While restored alarms wait for the start-up judgement, their inhibition stands as journalled.
+        if book.isHoldingJudgement { return out }
         let causes = currentCauses()
         if causes != lastCauses || topologyChanged {
             lastCauses = causes
@@ -352,7 +391,9 @@ public struct Monitor: Sendable {
         if head.map({ h.number >= $0.number }) ?? true {
             head = h
             headSeenAt = now
-            if let t = book.clear(.consensusStall, asset: Keccak256.bytes32("ledger:chain"), now: now, message: "blocks again at \(h.number)") {
+            // An old block (read again after a restart) is no evidence that the chain makes blocks now.
+            if !book.isHoldingJudgement || Double(h.timestamp) >= now - stallLimit,
+               let t = book.clear(.consensusStall, asset: Keccak256.bytes32("ledger:chain"), now: now, message: "blocks again at \(h.number)") {
                 out.append(t)
             }
             if let d = deepReorgHead, h.number >= d &+ configuration.deepReorgClearBlocks {
@@ -528,7 +569,9 @@ public struct Monitor: Sendable {
         case .recorded:
             if settledInterval.map({ m.intervalStart > $0 }) ?? true { pending.insert(m.intervalStart) }
             // (Only a meter with an active stale alarm can clear one: no book lookup per reading.)
-            if staleActive[m.asset] != nil, let t = book.clear(.staleMeter, asset: m.asset, now: now, message: "reporting again") { out.append(t) }
+            // (While the start-up judgement is held, a stale alarm raised in its shadow book counts too.)
+            if staleActive[m.asset] != nil || book.isHoldingJudgement && book.isActiveInJudgement(.staleMeter, m.asset),
+               let t = book.clear(.staleMeter, asset: m.asset, now: now, message: "reporting again") { out.append(t) }
             // A late reading for a settled interval re-checks the asset's trades in it.
             if let s = settledInterval, m.intervalStart <= s, transfers.intervals[m.intervalStart] != nil {
                 judgeTransfers(m.asset, m.intervalStart, now: now)
@@ -763,12 +806,15 @@ public struct Monitor: Sendable {
         var out: [AlarmTransition] = []
         for n in nodes {
             let id = Self.nodeAsset(n.endpoint)
-            let down = n.connection == .disconnected || n.connection == .refused
+            // Down is "not connected": a node that accepts the socket and never answers cycles between
+            // connecting and disconnected (each attempt timing out), and that is down too.
+            let down = n.connection != .connected
             if down {
                 let since = nodeDownSince[n.endpoint] ?? now
                 nodeDownSince[n.endpoint] = since
                 if now - since >= configuration.nodeDownAfterSeconds || n.connection == .refused {
-                    let why = n.connection == .refused ? "refused" : "unreachable for \(Int(now - since)) s"
+                    let why = n.connection == .refused ? "refused"
+                        : "not connected for \(Int(now - since)) s\(n.connection == .connecting ? " (connecting)" : "")"
                     let c = AlarmCondition(kind: .nodeDown, asset: id, assetName: n.name, stage: nil,
                                            message: "node \(why)\(n.lastError.map { ": " + $0 } ?? "")")
                     if let t = raise(c, now: now) { out.append(t) }
@@ -797,7 +843,9 @@ public struct Monitor: Sendable {
             }
             if n.trust == .divergent || n.trust == .untrusted {
                 let c = AlarmCondition(kind: .nodeDivergent, asset: id, assetName: n.name, stage: nil,
-                                       message: n.trust == .untrusted ? "served a block whose hash does not match its header" : "disagrees with the quorum on a block hash")
+                                       message: n.trust == .untrusted
+                                           ? "faulty, its data is not used: " + (n.lastError ?? "served a block whose hash does not match its header")
+                                           : "disagrees with the quorum on a block hash")
                 if let t = raise(c, now: now) { out.append(t) }
             } else if n.trust == .verified, let t = book.clear(.nodeDivergent, asset: id, now: now) {
                 out.append(t)

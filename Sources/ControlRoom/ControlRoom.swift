@@ -117,6 +117,10 @@ public actor ControlRoom {
         (monitor.nodes, !monitor.reachedNodes.isEmpty, monitor.banners)
     }
 
+    /// The blocks applied so far and the faulty nodes met, readable without the actor (an
+    /// interrupted or failed audit says what it covered).
+    public nonisolated let progress = BlockProgress()
+
     /// The monitor's state as data (`alerts --state-json`).
     public func currentState() -> MonitorState { MonitorState(monitor) }
 
@@ -180,6 +184,8 @@ public actor ControlRoom {
         if case .consensus(let health) = update { consensus = health }
         let transitions = monitor.apply(update, now: now)
         emit(transitions)
+        if case .block(let b) = update { progress.applied(b.header.number) }
+        if case .nodes(let statuses) = update { noteFaults(statuses) }
         display?.record(update)
         if case .nodes = update, transitions.isEmpty {
             // The per-second node statuses ride along with the next block's state
@@ -189,6 +195,19 @@ public actor ControlRoom {
             publish()
         }
         if let stop = stopAfter, case .block(let b) = update, b.header.number >= stop, !stopReached {
+            stopReached = true
+            reachedStop?.resume()
+            reachedStop = nil
+        }
+    }
+
+    /// Faulty nodes are remembered (an audit that met one says so); an audit with no node left
+    /// that can be believed stops, failed.
+    private func noteFaults(_ statuses: [NodeStatus]) {
+        for n in statuses where n.trust == .untrusted { progress.faulty(n.name, n.lastError ?? "untrusted") }
+        let excluded = statuses.filter { $0.connection == .refused || $0.trust == .untrusted || $0.trust == .divergent }
+        if stopAfter != nil, !statuses.isEmpty, excluded.count == statuses.count, !stopReached {
+            progress.fail("no node can be believed: " + excluded.map { "\($0.name) (\($0.lastError ?? $0.trust.rawValue))" }.joined(separator: "; "))
             stopReached = true
             reachedStop?.resume()
             reachedStop = nil
@@ -378,4 +397,22 @@ private final class Tickets: Sendable {
         }
         for c in all { c.resume() }
     }
+}
+
+/// The lowest and highest block applied, the faulty nodes met and why an audit failed, behind a lock.
+public final class BlockProgress: Sendable {
+    private let range = Mutex<(first: UInt64, last: UInt64)?>(nil)
+    private let faults = Mutex<(nodes: [String: String], failure: String?)>(([:], nil))
+    public init() {}
+    public func applied(_ n: UInt64) {
+        range.withLock { r in r = (min(r?.first ?? n, n), max(r?.last ?? n, n)) }
+    }
+    /// The lowest and highest block applied so far (nil: none).
+    public var blocks: (first: UInt64, last: UInt64)? { range.withLock { $0 } }
+    public func faulty(_ node: String, _ why: String) { faults.withLock { $0.nodes[node] = why } }
+    public func fail(_ why: String) { faults.withLock { $0.failure = $0.failure ?? why } }
+    /// Faulty nodes met, by name, with why.
+    public var faultyNodes: [String: String] { faults.withLock { $0.nodes } }
+    /// Why the audit stopped failed, if it did.
+    public var failure: String? { faults.withLock { $0.failure } }
 }

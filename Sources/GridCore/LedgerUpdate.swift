@@ -10,9 +10,12 @@ public struct ChainBlock: Sendable, Equatable {
     /// changed nothing (the trust boundary), and are only counted. A node honouring the
     /// address filter never sends any; a count above zero names a node that does not.
     public var ignoredLogs: Int
+    /// The node's head when it was fetched: every block up to it has been read (the end of a
+    /// backfill, or a live head). A restarted monitor judges its restored alarms on it.
+    public var atHead: Bool
 
-    public init(header: BlockHeader, events: [LocatedEvent], rejectedLogs: Int = 0, ignoredLogs: Int = 0) {
-        self.header = header; self.events = events; self.rejectedLogs = rejectedLogs; self.ignoredLogs = ignoredLogs
+    public init(header: BlockHeader, events: [LocatedEvent], rejectedLogs: Int = 0, ignoredLogs: Int = 0, atHead: Bool = false) {
+        self.header = header; self.events = events; self.rejectedLogs = rejectedLogs; self.ignoredLogs = ignoredLogs; self.atHead = atHead
     }
 }
 

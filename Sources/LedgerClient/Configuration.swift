@@ -96,6 +96,8 @@ public enum LedgerClientError: Error, Sendable, Equatable, CustomStringConvertib
     case badResponse(method: String, String)
     case rpc(method: String, RPCError)
     case wrongChain(expected: UInt64, got: UInt64)
+    /// The nodes report different chain ids and none has a majority (the text says which).
+    case chainDisputed(String)
     /// The node's answers contradicted each other (typically a reorg while fetching); retried.
     case inconsistent(String)
     /// The node served a header whose hash does not match its fields; it is excluded.
@@ -115,6 +117,7 @@ public enum LedgerClientError: Error, Sendable, Equatable, CustomStringConvertib
         case .badResponse(let m, let why): return "bad response to \(m): \(why)"
         case .rpc(let m, let e): return "\(m): \(e)"
         case .wrongChain(let e, let g): return "wrong chain: node reports chain id \(g), expected \(e)"
+        case .chainDisputed(let why): return why
         case .inconsistent(let why): return "inconsistent node data: \(why)"
         case .untrusted(let node): return "node \(node) served a block whose hash does not match its header; excluded"
         case .unsupportedURL(let url): return "unsupported node URL \(url): use ws://, wss://, http:// or https://"
@@ -176,6 +179,7 @@ enum Redaction {
         if let u = p.userinfo, !u.isEmpty {
             s.append(u)
             s.append(contentsOf: u.split(separator: ":").map(String.init))
+            s.append(contentsOf: userinfoSecrets(u))
         }
         if let q = p.query, !q.isEmpty {
             s.append(q)

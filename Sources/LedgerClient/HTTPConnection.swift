@@ -57,15 +57,12 @@ actor HTTPRPCConnection: RPCTransport {
         var out: [(String, String)] = [("Content-Type", "application/json"), ("Accept", "application/json")]
         let reserved: Set<String> = ["content-type", "content-length", "host", "transfer-encoding"]
         for (k, v) in headers.sorted(by: { $0.key < $1.key }) where !reserved.contains(k.lowercased()) { out.append((k, v)) }
-        let p = Redaction.parts(of: url)
-        guard let userinfo = p.userinfo, !userinfo.isEmpty else { return (url, out) }
-        if !headers.keys.contains(where: { $0.lowercased() == "authorization" }) {
-            let plain = userinfo.removingPercentEncoding ?? userinfo
-            out.append(("Authorization", "Basic " + Data(plain.utf8).base64EncodedString()))
+        let dial = Redaction.dialing(url: url, headers: headers)
+        if let basic = dial.headers["Authorization"], headers["Authorization"] == nil,
+           !headers.keys.contains(where: { $0.lowercased() == "authorization" }) {
+            out.append(("Authorization", basic))
         }
-        var stripped = p.scheme + "://" + p.authority + p.path
-        if let q = p.query { stripped += "?" + q }
-        return (stripped, out)
+        return (dial.url, out)
     }
 
     var closeReason: LedgerClientError? { closedError }

@@ -110,11 +110,13 @@ actor LedgerHub {
             decideChainId()
             if chainId == nil {
                 wake()
+                if nodes[i].status.connection == .refused, let why = nodes[i].status.lastError { throw LedgerClientError.chainDisputed(why) }
                 return
             }
         }
         if let expected = chainId, expected != id {
             let e = refuse(i, expected: expected, got: id)
+            warnings.append("node \(nodes[i].status.name) refused: it reports chain id \(id), the chain followed is \(expected)")
             throw e
         }
         wake()
@@ -122,8 +124,12 @@ actor LedgerHub {
 
     @discardableResult
     private func refuse(_ i: Int, expected: UInt64, got id: UInt64) -> LedgerClientError {
+        refuse(i, .wrongChain(expected: expected, got: id))
+    }
+
+    @discardableResult
+    private func refuse(_ i: Int, _ e: LedgerClientError) -> LedgerClientError {
         nodes[i].status.connection = .refused
-        let e = LedgerClientError.wrongChain(expected: expected, got: id)
         nodes[i].status.lastError = e.description
         logger.error("node refused", metadata: ["node": "\(nodes[i].status.name)", "error": "\(e)"])
         if let c = nodes[i].connection { Task { await c.close(e) } }
@@ -141,14 +147,34 @@ actor LedgerHub {
         let unique = tally.values.filter { $0 == best.value }.count == 1
         let everyone = chainVotes.count == nodes.count
         let graceOver = ContinuousClock.now - started >= configuration.startupGrace
-        guard best.value >= quorum || (unique && (everyone || graceOver)) else { return }
+        guard best.value >= quorum || (unique && (everyone || graceOver)) else {
+            // Nodes on different chains and none of the chain ids has a majority: nothing they say can
+            // be believed over the others, so every one of them is refused until --chain-id picks one.
+            if !unique, everyone || graceOver {
+                let split = tally.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+                    .map { "\($0.value) on \($0.key)" }.joined(separator: ", ")
+                let why = "the nodes disagree on the chain id (\(split)) and none has a majority: every node is refused; give --chain-id to pick the chain"
+                warnings.append(why)
+                for (j, _) in chainVotes.sorted(by: { $0.key < $1.key }) { refuse(j, .chainDisputed(why)) }
+                chainVotes = [:]
+            }
+            return
+        }
         chainId = best.key
         logger.info("learned chain id", metadata: ["chainId": "\(best.key)", "nodes": "\(best.value)"])
-        for (j, id) in chainVotes where id != best.key { refuse(j, expected: best.key, got: id) }
+        for (j, id) in chainVotes.sorted(by: { $0.key < $1.key }) where id != best.key {
+            refuse(j, expected: best.key, got: id)
+            warnings.append("node \(nodes[j].status.name) refused: it reports chain id \(id), the majority (\(best.value) of \(chainVotes.count)) is on \(best.key)")
+        }
         chainVotes = [:]
     }
 
     func nodeLive(_ i: Int, connection: any RPCTransport, clientVersion: String?, head: BlockHeader) {
+        if chainId == nil, nodes[i].status.connection == .refused {
+            // Refused while it was connecting (the nodes disagree on the chain id).
+            Task { await connection.close(.chainDisputed(nodes[i].status.lastError ?? "chain id disputed")) }
+            return
+        }
         if let expected = chainId, let id = nodes[i].status.chainId, id != expected {
             // Refused while it was connecting (the chain id was decided meanwhile).
             let e = refuse(i, expected: expected, got: id)
@@ -477,7 +503,7 @@ actor LedgerHub {
             await emit(.reorg(ReorgReport(newHead: head.number, newHeadHash: head.hash, depth: orphaned.count,
                                           limit: limit, beyondLimit: false)))
         }
-        for (h, l) in zip(segment, logs) { await emitBlock(h, logs: l) }
+        for (h, l) in zip(segment, logs) { await emitBlock(h, logs: l, atHead: h.hash == head.hash) }
     }
 
     /// `eth_getLogs` calls a backfill keeps in flight: while the client decodes one answer the
@@ -578,11 +604,9 @@ actor LedgerHub {
                     continue
                 }
                 var groups: [Bytes32: (number: UInt64, logs: [GridLog])] = [:]
+                try refuseUndecodable(items, from: src, what: "eth_getLogs for blocks \(start)–\(end)")
                 for item in items {
-                    guard let block = item.block else {
-                        logger.warning("log without a block reference ignored")
-                        continue
-                    }
+                    guard let block = item.block else { continue }
                     guard block.number >= start, block.number <= end else { continue }
                     groups[block.hash, default: (block.number, [])].logs.append(item)
                 }
@@ -613,7 +637,7 @@ actor LedgerHub {
         }
         if window.tip.map({ head.number > $0.number }) ?? true {
             let logs = try await logs(forBlocks: [head.hash], via: via)
-            await emitBlock(head, logs: logs[0])
+            await emitBlock(head, logs: logs[0], atHead: true)
         }
     }
 
@@ -633,7 +657,7 @@ actor LedgerHub {
         return (conn, runner)
     }
 
-    private func emitBlock(_ header: BlockHeader, logs: [GridLog]) async {
+    private func emitBlock(_ header: BlockHeader, logs: [GridLog], atHead: Bool = false) async {
         var events: [LocatedEvent] = []
         events.reserveCapacity(logs.count)
         var rejected = 0
@@ -675,7 +699,7 @@ actor LedgerHub {
         if ignored > 0 {
             logger.warning("logs from other contracts ignored", metadata: ["block": "\(header.number)", "logs": "\(ignored)"])
         }
-        await emit(.block(ChainBlock(header: header, events: events, rejectedLogs: rejected, ignoredLogs: ignored)))
+        await emit(.block(ChainBlock(header: header, events: events, rejectedLogs: rejected, ignoredLogs: ignored, atHead: atHead)))
     }
 
     // MARK: Fetching
@@ -723,6 +747,29 @@ actor LedgerHub {
             k += chunk.count
         }
         return out
+    }
+
+    /// A node that serves logs which are not logs (fields missing, a block number of 2^256 or
+    /// below zero, a malformed hash…) is faulty: it is marked untrusted (named on the Nodes view,
+    /// an alarm), nothing it served is used, and the block is asked of another node.
+    private func refuseUndecodable(_ items: [GridLog], from src: Source, what: String) throws {
+        var bad = 0
+        var first: String?
+        for item in items {
+            switch item.content {
+            case .failure(let e):
+                bad += 1
+                if first == nil { first = "\(e)" }
+            case .success where item.block == nil:
+                bad += 1
+                if first == nil { first = "a log without a valid blockNumber/blockHash" }
+            case .success:
+                continue
+            }
+        }
+        guard bad > 0 else { return }
+        markUntrusted(src.index, "served \(bad) undecodable log\(bad == 1 ? "" : "s") in \(what) (first: \(first ?? "?")); its data is not used")
+        throw LedgerClientError.untrusted(nodes[src.index].status.name)
     }
 
     /// The grid-event logs of each block, by block hash (exact even across reorgs).
@@ -774,12 +821,13 @@ actor LedgerHub {
                 goodLogBatches += 1
                 if goodLogBatches >= 8 { logsBatch = min(batchSize, b * 2); goodLogBatches = 0 }
             }
-            for r in results {
+            for (j, r) in results.enumerated() {
                 let v: JSON
                 do { v = try r.get() } catch { throw LedgerClientError.rpc(method: "eth_getLogs", error) }
                 guard let a = GetLogsDecoder.gridLogs(result: v) else {
                     throw LedgerClientError.badResponse(method: "eth_getLogs", "expected an array")
                 }
+                try refuseUndecodable(a, from: src, what: "eth_getLogs for block \(chunk[j].short)")
                 out.append(a)
             }
             k += chunk.count

@@ -99,7 +99,16 @@ extension NodeEndpoint {
     /// shows a credential.
     public static func fromCommandLine(urls: [String], headers: [String],
                                        environment: [String: String]) throws -> [NodeEndpoint] {
-        var nodes = urls.map { NodeEndpoint(url: $0) }
+        // `$VAR` / `${VAR}` in a URL is read from the environment too (credentials in the URL
+        // need never sit in the process list); the name is taken from the URL as written.
+        var nodes: [NodeEndpoint] = []
+        for u in urls {
+            let expanded: String
+            do { expanded = try NodeHeaderSpec.expand(u, environment: environment) } catch {
+                throw LedgerClientError.unsupportedURL("\(Redaction.sanitize(url: u)) (\(error.description.replacingOccurrences(of: "header value", with: "the URL")))")
+            }
+            nodes.append(NodeEndpoint(url: expanded, name: u.contains("$") ? Redaction.hostAndPort(of: u) : nil))
+        }
         for n in nodes where n.transport == nil { throw LedgerClientError.unsupportedURL(n.safeURL) }
         try NodeHeaderSpec.apply(headers, to: &nodes, environment: environment)
         return nodes

@@ -1,6 +1,7 @@
 import ChainCore
 import GridCore
 import Logging
+import Synchronization
 
 /// Keeps one node connected: connect, check the chain id, follow its head (pushed over a
 /// WebSocket subscription, or polled over HTTP), report heads and health to the hub, and
@@ -21,7 +22,7 @@ struct NodeWorker: Sendable {
             if wentLive { attempt = 0 }
             var delay = backoffDelay(attempt: attempt, base: configuration.reconnectBaseDelay, cap: configuration.reconnectMaxDelay)
             switch error as? LedgerClientError {
-            case .wrongChain?, .unsupportedURL?: delay = configuration.reconnectMaxDelay  // retrying soon will not help
+            case .wrongChain?, .chainDisputed?, .unsupportedURL?: delay = configuration.reconnectMaxDelay  // retrying soon will not help
             default: break
             }
             attempt += 1
@@ -46,28 +47,33 @@ struct NodeWorker: Sendable {
             return (error, false)
         }
         let live = LiveFlag()
-        let outcome: (any Error)? = await withTaskGroup(of: (any Error)?.self) { group in
-            group.addTask {
-                await conn.run()
-                return await conn.closeReason
-            }
-            group.addTask {
-                do {
-                    try await self.serve(conn, live: live)
-                    return nil
-                } catch {
-                    // Prefer the connection's own reason (e.g. malformed frame) over the symptom.
-                    let reason = await conn.closeReason
-                    await conn.close((error as? LedgerClientError) ?? .disconnected(PlainWords.describe(error)))
-                    return reason ?? error
-                }
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            var firstError = first
-            for await other in group where firstError == nil { firstError = other }
-            return firstError
+        // The socket runs in a task of its own: a node that accepts the connection and never
+        // completes the WebSocket handshake leaves the transport's connect waiting on a future
+        // that cancellation does not reach, and the session must end (and say why) anyway.
+        let ended = SessionEnd()
+        let runner = Task {
+            await conn.run()
+            ended.finish(await conn.closeReason ?? LedgerClientError.disconnected("closed"))
         }
+        let server = Task {
+            do {
+                try await self.serve(conn, live: live)
+                ended.finish(nil)
+            } catch {
+                // Prefer the connection's own reason (e.g. malformed frame) over the symptom.
+                let reason = await conn.closeReason
+                ended.finish(reason ?? error)
+            }
+        }
+        let outcome = await withTaskCancellationHandler { await ended.wait() } onCancel: { ended.finish(CancellationError()) }
+        server.cancel()
+        await conn.close((outcome as? LedgerClientError) ?? .disconnected(outcome.map { PlainWords.describe($0) } ?? "closed"))
+        runner.cancel()
+        // Give the socket a moment to close; a transport stuck in its handshake is left behind.
+        let gone = SessionEnd()
+        Task { _ = await runner.value; gone.finish(nil) }
+        Task { try? await Task.sleep(for: .seconds(2)); gone.finish(nil) }
+        _ = await gone.wait()
         return (outcome, await live.value)
     }
 
@@ -172,6 +178,33 @@ struct NodeWorker: Sendable {
             let syncing: Bool? = (try? r[1].get()).map { $0.boolValue.map { $0 } ?? true }
             await hub.nodeHealth(index, peerCount: peers, syncing: syncing)
             try await Task.sleep(for: configuration.healthPollEvery)
+        }
+    }
+}
+
+/// The first reason a session ended (an error, or nil for a clean end), for whoever waits.
+final class SessionEnd: Sendable {
+    private let state = Mutex<(done: Bool, reason: (any Error)?, waiters: [CheckedContinuation<(any Error)?, Never>])>((false, nil, []))
+
+    func finish(_ reason: (any Error)?) {
+        let waiters = state.withLock { s -> [CheckedContinuation<(any Error)?, Never>] in
+            guard !s.done else { return [] }
+            s.done = true
+            s.reason = reason
+            defer { s.waiters = [] }
+            return s.waiters
+        }
+        for w in waiters { w.resume(returning: reason) }
+    }
+
+    func wait() async -> (any Error)? {
+        await withCheckedContinuation { c in
+            let now = state.withLock { s -> (Bool, (any Error)?) in
+                if s.done { return (true, s.reason) }
+                s.waiters.append(c)
+                return (false, nil)
+            }
+            if now.0 { c.resume(returning: now.1) }
         }
     }
 }

@@ -110,8 +110,10 @@ func makeTransport(for endpoint: NodeEndpoint, configuration: LedgerClientConfig
                    onLatency: @escaping @Sendable (Duration) -> Void) throws(LedgerClientError) -> any RPCTransport {
     switch endpoint.transport {
     case .webSocket:
+        // Credentials in the URL go as Basic authorization; the host is dialled without them.
+        let dial = Redaction.dialing(url: endpoint.url, headers: endpoint.headers)
         return RPCConnection(
-            settings: .init(url: endpoint.url, headers: endpoint.headers, maxFrameSize: configuration.maxFrameSize,
+            settings: .init(url: dial.url, headers: dial.headers, maxFrameSize: configuration.maxFrameSize,
                             frameHardCap: configuration.maxFrameSizeHardCap, requestTimeout: configuration.requestTimeout),
             logger: logger, onLatency: onLatency)
     case .http:

@@ -136,7 +136,13 @@ public final class OperatorApp {
 
         while true {
             let sig = pendingSignal.exchange(0, ordering: .relaxed)
-            if sig != 0 { throw OperatorAppError.interrupted(signal: sig) }
+            // SIGHUP is ignored while the terminal is there (the configuration is read at start; a
+            // `kill -HUP` must not end a control-room console); a terminal that hung up ends the app.
+            if sig == SIGHUP, !OperatorApp.terminalHungUp() {
+                // ignored
+            } else if sig != 0 {
+                throw OperatorAppError.interrupted(signal: sig)
+            }
 
             // Sleep until a key, new data, a signal, or the next frame that is due.
             let now = clock.monotonic()
@@ -204,6 +210,13 @@ public final class OperatorApp {
         case .failure(let e):
             return .themeLoaded(name: current, message: "theme \(SafeText.sanitize(name, limit: 40)): \(SafeText.sanitize(e.description, limit: 200)); keeping \(current)")
         }
+    }
+
+    /// The controlling terminal is gone: poll(2) on standard input reports a hang-up.
+    static func terminalHungUp() -> Bool {
+        var p = pollfd(fd: 0, events: Int16(POLLIN), revents: 0)
+        guard poll(&p, 1, 0) >= 0 else { return true }
+        return p.revents & Int16(POLLHUP | POLLNVAL) != 0
     }
 
     private typealias Handler = @convention(c) (Int32) -> Void

@@ -6,6 +6,7 @@ import LedgerClient
 import ChainCore
 import Logging
 import SiteConfig
+import Synchronization
 
 struct AlertsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -69,88 +70,112 @@ struct AlertsCommand: AsyncParsableCommand {
         })
         if journalling { try await service.enableJournal(dbPath: site.journal, chainId: site.chainId) }
         let limit = duration?.duration
-        var until: UInt64?
-        if let t = toBlock {
-            if t == "head" {
-                do {
-                    until = try await client.currentHead()
-                } catch {
-                    throw CommandFailure("--to-block head: no node told its head: \(PlainWords.describe(error))")
+        let from = clientConfig.fromBlock
+        let target = TargetBlock()
+        let toBlock = self.toBlock, fromBlock = self.fromBlock, stateJSON = self.stateJSON, giveUp = giveUpAfter.duration
+        try await Signals.runUntilSignal({
+            var until: UInt64?
+            if let t = toBlock {
+                if t == "head" {
+                    do {
+                        until = try await client.currentHead()
+                    } catch {
+                        throw CommandFailure("--to-block head: no node told its head: \(PlainWords.describe(error))")
+                    }
+                } else {
+                    until = UInt64(t)!
                 }
-            } else {
-                until = UInt64(t)!
             }
-        }
-        let stop = until
-        let patience = giveUpAfter.duration
-        let statePath = stateJSON
-        let ended: AlertsEnd = try await withThrowingTaskGroup(of: AlertsEnd.self) { group in
-            group.addTask { try await service.run(client: client, until: stop); return .done }
-            group.addTask { _ = await Signals.wait(); return stop == nil ? .done : .interrupted }
-            if let limit { group.addTask { try await Task.sleep(for: limit); return .timeUp } }
-            if let statePath {
+            target.set(until)
+            let stop = until
+            let patience = giveUp
+            let statePath = stateJSON
+            let ended: AlertsEnd = try await withThrowingTaskGroup(of: AlertsEnd.self) { group in
+                group.addTask { try await service.run(client: client, until: stop); return .done }
+                if let limit { group.addTask { try await Task.sleep(for: limit); return .timeUp } }
+                if let statePath {
+                    group.addTask {
+                        var last: MonitorState?
+                        while true {
+                            let s = await service.currentState()
+                            if s != last { try StateFile.write(s, to: statePath); last = s }
+                            try await Task.sleep(for: .milliseconds(200))
+                        }
+                    }
+                }
                 group.addTask {
-                    var last: MonitorState?
+                    // Conditions under which running on cannot help: every node on the wrong chain,
+                    // the journal failed. A script gets a non-zero exit and one line.
+                    var lastConnected = ContinuousClock.now
                     while true {
-                        let s = await service.currentState()
-                        if s != last { try StateFile.write(s, to: statePath); last = s }
-                        try await Task.sleep(for: .milliseconds(200))
+                        try await Task.sleep(for: .milliseconds(500))
+                        let s = await service.standing()
+                        if let b = s.banners.first(where: { $0.hasPrefix("WRONG CHAIN") || $0.hasPrefix("NO JOURNAL") }) {
+                            return .failed(b)
+                        }
+                        // An audit cannot finish without a node: after `patience` without one it says what it missed.
+                        if s.nodes.isEmpty || s.nodes.contains(where: { $0.connection == .connected }) {
+                            lastConnected = .now
+                        } else if stop != nil, ContinuousClock.now - lastConnected >= patience {
+                            return .gaveUp
+                        }
                     }
                 }
+                let first = try await group.next() ?? .done
+                group.cancelAll()
+                return first
             }
-            group.addTask {
-                // Conditions under which running on cannot help: every node on the wrong chain,
-                // the journal failed. A script gets a non-zero exit and one line.
-                var lastConnected = ContinuousClock.now
-                while true {
-                    try await Task.sleep(for: .milliseconds(500))
+            if let statePath { try StateFile.write(await service.currentState(), to: statePath) }
+            if let stop {
+                // An audit is clean only if every block was read from nodes that could be believed.
+                var problems: [String] = []
+                if let f = service.progress.failure { problems.append(f) }
+                for (name, why) in service.progress.faultyNodes.sorted(by: { $0.key < $1.key }) { problems.append("node \(name) was faulty: \(why)") }
+                if !problems.isEmpty {
+                    let covered = service.progress.blocks.map { "blocks \($0.first)–\($0.last) were read" } ?? "no block was read"
+                    throw CommandFailure("the audit is not clean (\(covered)): \(problems.joined(separator: "; "))")
+                }
+                // An audit is complete only if every block of its range was examined.
+                let range = (fromBlock ?? 0)...max(fromBlock ?? 0, stop)
+                let missing = client.coverage.value.missing(in: range)
+                if case .failed(let why) = ended { throw CommandFailure(why) }
+                if !missing.isEmpty {
                     let s = await service.standing()
-                    if let b = s.banners.first(where: { $0.hasPrefix("WRONG CHAIN") || $0.hasPrefix("NO JOURNAL") }) {
-                        return .failed(b)
+                    let why: String
+                    switch ended {
+                    case .gaveUp: why = "no node connected for \(patience)"
+                    case .timeUp: why = "--for \(limit.map { "\($0)" } ?? "") ran out"
+                    case .interrupted: why = "interrupted"
+                    default: why = "stopped"
                     }
-                    // An audit cannot finish without a node: after `patience` without one it says what it missed.
-                    if s.nodes.isEmpty || s.nodes.contains(where: { $0.connection == .connected }) {
-                        lastConnected = .now
-                    } else if stop != nil, ContinuousClock.now - lastConnected >= patience {
-                        return .gaveUp
-                    }
+                    let nodes = s.nodes.map { "\($0.name): \($0.lastError ?? $0.connection.rawValue)" }.joined(separator: "; ")
+                    throw CommandFailure("audit incomplete (\(why)): \(BlockCoverage.count(missing)) of \(range.count) blocks not covered: "
+                        + "\(BlockCoverage.describe(missing)); nodes: \(nodes)")
                 }
+                return
             }
-            let first = try await group.next() ?? .done
-            group.cancelAll()
-            return first
-        }
-        if let statePath { try StateFile.write(await service.currentState(), to: statePath) }
-        if let stop {
-            // An audit is complete only if every block of its range was examined.
-            let range = (fromBlock ?? 0)...max(fromBlock ?? 0, stop)
-            let missing = client.coverage.value.missing(in: range)
-            if case .failed(let why) = ended { throw CommandFailure(why) }
-            if !missing.isEmpty {
+            switch ended {
+            case .done, .gaveUp, .interrupted: return
+            case .failed(let why): throw CommandFailure(why)
+            case .timeUp:
                 let s = await service.standing()
-                let why: String
-                switch ended {
-                case .gaveUp: why = "no node connected for \(patience)"
-                case .timeUp: why = "--for \(limit.map { "\($0)" } ?? "") ran out"
-                case .interrupted: why = "interrupted"
-                default: why = "stopped"
+                if !s.reached {
+                    let why = s.nodes.map { "\($0.name): \($0.lastError ?? $0.connection.rawValue)" }.joined(separator: "; ")
+                    throw CommandFailure("no ledger node was reachable in \(limit.map { "\($0)" } ?? "the run"): \(why)")
                 }
-                let nodes = s.nodes.map { "\($0.name): \($0.lastError ?? $0.connection.rawValue)" }.joined(separator: "; ")
-                throw CommandFailure("audit incomplete (\(why)): \(BlockCoverage.count(missing)) of \(range.count) blocks not covered: "
-                    + "\(BlockCoverage.describe(missing)); nodes: \(nodes)")
             }
-            return
-        }
-        switch ended {
-        case .done, .gaveUp, .interrupted: return
-        case .failed(let why): throw CommandFailure(why)
-        case .timeUp:
-            let s = await service.standing()
-            if !s.reached {
-                let why = s.nodes.map { "\($0.name): \($0.lastError ?? $0.connection.rawValue)" }.joined(separator: "; ")
-                throw CommandFailure("no ledger node was reachable in \(limit.map { "\($0)" } ?? "the run"): \(why)")
+        }, interrupted: { sig in
+            // Say what was covered: an interrupted audit is not a clean one.
+            var line = "gridtop alerts: stopped by \(Signals.name(sig))"
+            let range = target.value.map { "\(from)–\($0)" } ?? (toBlock == nil ? "\(from)–(live)" : "\(from)–head")
+            if let done = service.progress.blocks {
+                line += "; blocks \(done.first)–\(done.last) were read of \(range)"
+            } else {
+                line += "; no block was read of \(range)"
             }
-        }
+            if toBlock != nil { line += "; the audit is incomplete" }
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+        })
     }
 
     enum AlertsEnd: Sendable { case done, timeUp, gaveUp, interrupted, failed(String) }
@@ -180,4 +205,10 @@ enum StateFile {
         try Data((state.json.serialized() + "\n").utf8).write(to: URL(fileURLWithPath: tmp))
         if rename(tmp, path) != 0 { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
     }
+
+/// The audit's last block, once known (`--to-block head` asks the nodes first).
+final class TargetBlock: Sendable {
+    private let block = Mutex<UInt64?>(nil)
+    func set(_ n: UInt64?) { block.withLock { $0 = n } }
+    var value: UInt64? { block.withLock { $0 } }
 }

@@ -21,6 +21,12 @@ struct DemoCommand: AsyncParsableCommand {
     var db: String?
 
     func run() async throws {
+        // SIGINT/SIGTERM while the network starts end the command too (the screen handles them once up).
+        nonisolated(unsafe) let command = self
+        try await Signals.runUntilSignal { try await command.start() }
+    }
+
+    func start() async throws {
         // The site's look and limits (theme, operator, time zone, shelve limit) apply to the demo too;
         // its nodes, contracts and journal do not: the demo is its own simulated chain.
         let site = try config.load()
@@ -54,6 +60,11 @@ struct WatchCommand: AsyncParsableCommand {
     var db: String?
 
     func run() async throws {
+        nonisolated(unsafe) let command = self
+        try await Signals.runUntilSignal { try await command.start() }
+    }
+
+    func start() async throws {
         let site = try ledger.site(journal: db)
         try JournalPreflight.check(dbPath: site.journal)
         FileLogHandler.bootstrap()

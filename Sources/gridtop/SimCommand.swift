@@ -19,19 +19,19 @@ struct SimCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
-            h.logLevel = .warning
-            return h
-        }
+        StderrLogHandler.bootstrap()
         let network = try SimulatedNetwork(checking: simulation.configuration(basePort: port))
-        let urls = try await network.start()
-        if let truth = simulation.truth { try network.keepGroundTruth(at: truth) }
-        let contract = SimulatedNetwork.meteringContract.hex
-        FileHandle.standardError.write(Data("gridtop sim: SIMULATED network, chain id \(simulation.chainId), metering contract \(contract), \(urls.count) nodes; Ctrl-C stops it\n".utf8))
-        // One URL per node, then the contract to pass to watch/alerts --contract.
-        FileHandle.standardOutput.write(Data((urls.joined(separator: "\n") + "\ncontract \(contract)\n").utf8))
-        _ = await Signals.wait()
-        await network.stop()
+        nonisolated(unsafe) let simulation = self.simulation
+        // Until SIGINT/SIGTERM: then the servers stop and the exit status is 130/143.
+        try await Signals.runUntilSignal {
+            let urls = try await network.start()
+            if let truth = simulation.truth { try network.keepGroundTruth(at: truth) }
+            let contract = SimulatedNetwork.meteringContract.hex
+            FileHandle.standardError.write(Data("gridtop sim: SIMULATED network, chain id \(simulation.chainId), metering contract \(contract), \(urls.count) nodes; Ctrl-C stops it\n".utf8))
+            // One URL per node, then the contract to pass to watch/alerts --contract.
+            FileHandle.standardOutput.write(Data((urls.joined(separator: "\n") + "\ncontract \(contract)\n").utf8))
+            while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
+            await network.stop()
+        }
     }
 }

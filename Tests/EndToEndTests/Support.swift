@@ -109,3 +109,19 @@ func simContract(_ sim: ChildProcess, timeout: TimeInterval = 30) -> String? {
     }
     return nil
 }
+
+/// A command line for tmux that writes the process id of `bin ARGS` to `pidFile` first
+/// (the shell execs into it, so the id is the program's own).
+func pidWrapped(_ bin: URL, _ args: [String], pidFile: String) -> [String] {
+    ["sh", "-c", "echo $$ > '\(pidFile)'; exec \"$0\" \"$@\"", bin.path] + args
+}
+
+/// The process id a `pidWrapped` command wrote, once it is there.
+func readPid(_ pidFile: String, timeout: TimeInterval = 10) -> Int32? {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if let s = try? String(contentsOfFile: pidFile, encoding: .utf8), let p = Int32(s.trimmingCharacters(in: .whitespacesAndNewlines)) { return p }
+        Thread.sleep(forTimeInterval: 0.05)
+    }
+    return nil
+}
