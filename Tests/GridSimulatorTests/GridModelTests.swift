@@ -192,7 +192,8 @@ final class GridModelTests: XCTestCase {
         XCTAssertGreaterThan(m.interval(39).theftWh, 0)
         let json = try JSON.parse(gt.json.serialized())
         XCTAssertEqual(Set(json.objectValue!.keys), ["schema", "chainId", "seed", "intervalSeconds", "scenario", "historyIntervals",
-                                                     "epoch", "incidents"])
+                                                     "epoch", "incidents", "contract"])
+        XCTAssertEqual(json["contract"]?.stringValue, SimulatedNetwork.meteringContract.hex, "the truth names the contract the chain's events come from")
         XCTAssertEqual(json["schema"], 1)
         XCTAssertEqual(json["chainId"], .number("1196575044"))
         XCTAssertEqual(json["seed"], 3)
