@@ -205,6 +205,7 @@ enum StateFile {
         try Data((state.json.serialized() + "\n").utf8).write(to: URL(fileURLWithPath: tmp))
         if rename(tmp, path) != 0 { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
     }
+}
 
 /// The audit's last block, once known (`--to-block head` asks the nodes first).
 final class TargetBlock: Sendable {
