@@ -342,9 +342,20 @@ public actor ControlRoom {
 
     private func setStop(_ block: UInt64?) { stopAfter = block }
 
+    /// Returns once the audit's last block was applied, or when the task is cancelled (the
+    /// front end gave up, or a signal came): a waiting continuation must never outlive the run.
     private func waitForStop() async {
-        if stopReached { return }
-        await withCheckedContinuation { reachedStop = $0 }
+        if stopReached || Task.isCancelled { return }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { reachedStop = $0 }
+        } onCancel: {
+            Task { await self.releaseStopWaiter() }
+        }
+    }
+
+    private func releaseStopWaiter() {
+        reachedStop?.resume()
+        reachedStop = nil
     }
 
     /// Polls the journal for rows other processes wrote and sends them in.

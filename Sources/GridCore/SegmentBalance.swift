@@ -18,8 +18,8 @@ public struct SegmentBalance: Sendable, Equatable {
     public var throughputWh: Int64
     public var childrenReporting: Int
     public var childrenExpected: Int
-    /// False when the segment's own meter or a child meter is missing: such a
-    /// balance is incomplete, never evidence of theft.
+    /// False when the segment's own meter or a child meter is missing, or a root has no
+    /// metered source exporting into it: such a balance is incomplete, never evidence of theft.
     public var complete: Bool
 
     public var residualWh: Int64 { netInWh - childrenNetInWh }
@@ -60,6 +60,10 @@ extension IntervalLedger {
         var b = SegmentBalance(segment: segment, interval: interval, netInWh: netIn, childrenNetInWh: sum,
                                throughputWh: max(inflow, outflow), childrenReporting: reporting,
                                childrenExpected: kids.count, complete: reporting == kids.count)
+        // A root has no meter of its own: it balances only through the sources below it (generators
+        // exporting). With no metered export the energy its children take came in unmetered, so the
+        // residual is their consumption, not a loss: never evidence of theft.
+        if asset.isRoot && inflow <= 0 { b.complete = false }
         if let own, !asset.isRoot {
             b.importWh = Int64(clamping: own.importWh)
             b.exportWh = Int64(clamping: own.exportWh)

@@ -37,8 +37,9 @@ public final class LedgerClient: Sendable {
 
     /// Connects to every node and yields one ordered stream until the task is cancelled.
     ///
-    /// `emit` is called from one task at a time, in stream order; the client waits for it
-    /// (a slow consumer slows fetching, nothing is dropped). Returns when cancelled.
+    /// `emit` is called in stream order for blocks, retractions and reorgs; the client waits for
+    /// it (a slow consumer slows fetching, nothing is dropped). `.nodes` may also come from the
+    /// status clock while a long sync runs, concurrently with a block's `emit`. Returns when cancelled.
     public func run(_ emit: @escaping @Sendable (LedgerUpdate) async -> Void) async throws {
         try await run(emit, health: nil)
     }
@@ -67,6 +68,7 @@ public final class LedgerClient: Sendable {
                 while !Task.isCancelled {
                     hub.tick()
                     try? await Task.sleep(for: configuration.statusEvery)
+                    await hub.emitStatusesIfStale()
                 }
                 hub.finish()
             }

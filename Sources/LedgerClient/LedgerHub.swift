@@ -52,6 +52,9 @@ actor LedgerHub {
     private var reconcile = false
     private let started = ContinuousClock.now
     private var warnings: [String] = []
+    /// When `.nodes` was last emitted: a long sync (a dense backfill) emits them between blocks,
+    /// since the step loop that emits them on a tick waits for the sync.
+    private var statusesEmitted = ContinuousClock.now
     /// Hash per height agreed by the quorum (recomputed each step).
     private var canonical: [UInt64: Bytes32] = [:]
     private var checking: Set<Int> = []
@@ -362,7 +365,7 @@ actor LedgerHub {
         evaluateTrust()
         if case .tick = wake {
             crossCheck()
-            await emit(.nodes(statuses()))
+            await emitStatuses()
         }
         while !warnings.isEmpty { await emit(.warning(warnings.removeFirst())) }
         guard chainAnnounced else { return }
@@ -700,6 +703,19 @@ actor LedgerHub {
             logger.warning("logs from other contracts ignored", metadata: ["block": "\(header.number)", "logs": "\(ignored)"])
         }
         await emit(.block(ChainBlock(header: header, events: events, rejectedLogs: rejected, ignoredLogs: ignored, atHead: atHead)))
+    }
+
+    private func emitStatuses() async {
+        statusesEmitted = .now
+        await emit(.nodes(statuses()))
+    }
+
+    /// Called by the status clock: while a long sync (a dense backfill) holds the step loop,
+    /// which emits `.nodes` on a tick, the node statuses go out from here, so a node that
+    /// reconnected during the sync is not shown as connecting until it ends.
+    func emitStatusesIfStale() async {
+        guard ContinuousClock.now - statusesEmitted >= configuration.statusEvery * 2 else { return }
+        await emitStatuses()
     }
 
     // MARK: Fetching

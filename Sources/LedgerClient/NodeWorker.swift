@@ -81,11 +81,13 @@ struct NodeWorker: Sendable {
         try await withDeadline(configuration.connectTimeout, what: "connect") {
             try await conn.waitOpen()
         }
+        logger.debug("connected; asking the chain id", metadata: ["node": "\(endpoint.name)"])
         let idJSON = try await conn.call("eth_chainId", [])
         guard let chainId = idJSON.quantity else {
             throw LedgerClientError.badResponse(method: "eth_chainId", "expected a hex quantity")
         }
         try await hub.admit(index, chainId: chainId)
+        logger.debug("chain id admitted", metadata: ["node": "\(endpoint.name)", "chainId": "\(chainId)"])
         let version = try? await conn.call("web3_clientVersion", []).stringValue
         if let pushing = conn as? any SubscribingTransport {
             try await followPushes(pushing, clientVersion: version, live: live)
@@ -109,7 +111,9 @@ struct NodeWorker: Sendable {
             filter["address"] = .array(configuration.contracts.map { .string($0.hex) })
         }
         let logsSub = try await conn.subscribe(["logs", .object(filter)])
+        logger.debug("subscribed", metadata: ["node": "\(endpoint.name)"])
         let latest = try await latestHead(conn)
+        logger.debug("head read", metadata: ["node": "\(endpoint.name)", "head": "\(latest.number)"])
         await hub.nodeLive(index, connection: conn, clientVersion: version, head: latest)
         await live.set()
 

@@ -115,7 +115,12 @@ extension SiteConfiguration {
                 throw fail(.key(key, in: .node(n)), "unknown key '\(key)' in [[node]] \(n + 1) (allowed: \(Self.nodeKeys.joined(separator: ", ")))")
             }
             guard let urlValue = t["url"] else { throw fail(.table(n), "[[node]] \(n + 1) has no url") }
-            guard let url = urlValue.string else { throw fail(.value("url", in: .node(n)), "url must be a string") }
+            guard let written = urlValue.string else { throw fail(.value("url", in: .node(n)), "url must be a string") }
+            // `$VAR` / `${VAR}` from the environment, as in header values (credentials out of the file).
+            let url: String
+            do { url = try NodeHeaderSpec.expandVariables(written, environment: environment) } catch {
+                throw fail(.value("url", in: .node(n)), error.description.replacingOccurrences(of: "header value", with: "url"))
+            }
             let endpoint = NodeEndpoint(url: url)
             guard endpoint.transport != nil, NodeURLCheck.problem(url) == nil else {
                 throw fail(.value("url", in: .node(n)),

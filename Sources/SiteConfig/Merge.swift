@@ -28,10 +28,18 @@ extension SiteConfiguration {
     public func merged(_ o: ConfigOverrides, environment: [String: String]) throws(FlagError) -> SiteConfiguration {
         var c = self
         if !o.nodes.isEmpty {
-            for u in o.nodes {
+            // `$VAR` / `${VAR}` in a URL is read from the environment (a credential in the URL need
+            // never sit in the process list).
+            var nodes: [Node] = []
+            for written in o.nodes {
+                let u: String
+                do { u = try NodeHeaderSpec.expandVariables(written, environment: environment) } catch {
+                    throw FlagError("--node \(NodeEndpoint(url: written).safeURL): \(error.description.replacingOccurrences(of: "header value", with: "the URL"))")
+                }
                 if let p = NodeURLCheck.problem(u) { throw FlagError("--node: \(p)") }
+                nodes.append(Node(url: u, name: nil))
             }
-            c.nodes = o.nodes.map { Node(url: $0) }
+            c.nodes = nodes
         }
         if !o.headers.isEmpty {
             var endpoints = c.nodes.map { NodeEndpoint(url: $0.url, headers: $0.headers) }

@@ -107,14 +107,19 @@ struct AlertsCommand: AsyncParsableCommand {
                     // Conditions under which running on cannot help: every node on the wrong chain,
                     // the journal failed. A script gets a non-zero exit and one line.
                     var lastConnected = ContinuousClock.now
+                    var lastApplied = service.progress.blocks?.last
                     while true {
                         try await Task.sleep(for: .milliseconds(500))
                         let s = await service.standing()
                         if let b = s.banners.first(where: { $0.hasPrefix("WRONG CHAIN") || $0.hasPrefix("NO JOURNAL") }) {
                             return .failed(b)
                         }
-                        // An audit cannot finish without a node: after `patience` without one it says what it missed.
-                        if s.nodes.isEmpty || s.nodes.contains(where: { $0.connection == .connected }) {
+                        // An audit cannot finish without a node: after `patience` with none connected and
+                        // no block applied it says what it missed. (Blocks still arriving count as a node:
+                        // a dense history is read on a connection of its own while the node reconnects.)
+                        let applied = service.progress.blocks?.last
+                        if s.nodes.isEmpty || s.nodes.contains(where: { $0.connection == .connected }) || applied != lastApplied {
+                            lastApplied = applied
                             lastConnected = .now
                         } else if stop != nil, ContinuousClock.now - lastConnected >= patience {
                             return .gaveUp

@@ -44,8 +44,10 @@ struct FileLogHandler: LogHandler {
     }
 
     /// Sends every logger in the process to the file.
+    /// `$GRIDTOP_LOG_LEVEL` (trace, debug, info, notice, warning, error, critical) sets the level.
     static func bootstrap(path: String = FileLogHandler.defaultPath) {
         let sink = Sink(path: path)
-        LoggingSystem.bootstrap { label in FileLogHandler(label: label, sink: sink) }
+        let level = ProcessInfo.processInfo.environment["GRIDTOP_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info
+        LoggingSystem.bootstrap { label in FileLogHandler(label: label, sink: sink, logLevel: level) }
     }
 }

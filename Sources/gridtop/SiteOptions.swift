@@ -45,7 +45,8 @@ struct LedgerOptions: ParsableArguments {
     var anyContract = false
 
     func validate() throws {
-        for u in nodes {
+        // A URL with `$VAR` is checked once the environment is read (`site()`).
+        for u in nodes where !u.contains("$") {
             if let p = NodeURLCheck.problem(u) { throw ValidationError("--node: \(p)") }
         }
         for c in contracts where SiteConfiguration.address(c) == nil {

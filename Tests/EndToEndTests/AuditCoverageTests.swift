@@ -20,18 +20,26 @@ final class AuditCoverageTests: XCTestCase {
         XCTAssertEqual(urls.count, 1, "sim printed: \(sim.outputLines) \(sim.standardError)")
         guard let url = urls.first, let contract = simContract(sim) else { return }
 
+        let state = dir.appendingPathComponent("state.json").path
         let audit = ChildProcess(bin, ["alerts", "--json", "--node", url, "--contract", contract, "--from-block", "0", "--to-block", "head",
-                                       "--give-up-after", "5s"], environment: env)
+                                       "--give-up-after", "5s", "--state-json", state], environment: env)
         try audit.start()
-        // Half-way through fetching the history, the node dies for good.
-        Thread.sleep(forTimeInterval: 4)
+        // Part-way through the history (some blocks applied, per the state file), the node dies for good.
+        let deadline = Date().addingTimeInterval(120)
+        var applied: UInt64 = 0
+        while Date() < deadline, audit.process.isRunning {
+            if let text = try? String(contentsOfFile: state, encoding: .utf8),
+               let m = text.firstMatch(of: /"head"\s*:\s*(\d+)/), let n = UInt64(m.1), n >= 1 { applied = n; break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        XCTAssertGreaterThan(applied, 0, "no block was applied in 120 s: \(audit.standardError)")
         XCTAssertTrue(audit.process.isRunning, "the audit finished before the node could be killed; make the history bigger")
         kill(sim.process.processIdentifier, SIGKILL)
         let status = audit.waitForExit(timeout: 60)
         XCTAssertEqual(status, 1, "an incomplete audit must fail: \(audit.standardError)")
         let err = audit.standardError.trimmingCharacters(in: .newlines)
         XCTAssertEqual(err.split(separator: "\n").count, 1, err)
-        XCTAssertTrue(err.contains("audit incomplete (no node connected for 5s)"), err)
+        XCTAssertTrue(err.contains("audit incomplete (no node connected for 5.0 seconds)"), err)
         // "N of M blocks not covered: A-B": some, not all, and the ranges named.
         let m = try XCTUnwrap(err.firstMatch(of: /(\d+) of (\d+) blocks not covered: (\d+)-(\d+)/), err)
         let missing = Int(m.1)!, total = Int(m.2)!, first = Int(m.3)!, last = Int(m.4)!

@@ -69,6 +69,7 @@ final class GridtopAlerts: @unchecked Sendable {
         throw EVMNode.Failure(description: "gridtop did not reach head \(hash) in \(Int(timeout)) s (state head \(last?["head"]?.serialized() ?? "none")); stderr: \(child.standardError.suffix(3000))")
     }
 
+    /// Interrupts the live run (SIGINT): a live `alerts` ends with 130, the signal's status.
     func stop() -> Int32? {
         child.interrupt()
         return child.waitForExit(timeout: 20)
