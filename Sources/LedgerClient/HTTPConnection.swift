@@ -195,13 +195,19 @@ actor HTTPRPCConnection: RPCTransport {
             let response = try await client.execute(request, timeout: Self.timeAmount(settings.requestTimeout))
             status = response.status.code
             reason = response.status.reasonPhrase
-            if let length = response.headers.first(name: "content-length").flatMap(Int.init), length > limit {
-                throw tooLarge(length)
-            }
+            let length = response.headers.first(name: "content-length").flatMap(Int.init)
+            if let length, length > limit { throw tooLarge(length) }
+            // The body has a deadline of its own: the client's read timeout is per byte, so a node
+            // that answers a byte a second would hold the request for ever. The request timeout,
+            // or the time the announced body takes at 256 KiB/s if that is longer (a dense answer).
+            let bodyTime = max(settings.requestTimeout, .seconds(Double(length ?? 0) / 262_144))
             let buffer: ByteBuffer
-            do { buffer = try await response.body.collect(upTo: limit) } catch is NIOTooManyBytesError { throw tooLarge(nil) }
+            do {
+                buffer = try await withDeadline(bodyTime, what: label) { try await response.body.collect(upTo: limit) }
+            } catch is NIOTooManyBytesError { throw tooLarge(nil) }
             bytes = Array(buffer.readableBytesView)
         } catch let e as LedgerClientError {
+            if case .timeout = e { throw failed(e) }  // a trickling node: counted like any timeout
             throw e  // too large: the node is fine, the answer is not
         } catch {
             if let closedError { throw closedError }

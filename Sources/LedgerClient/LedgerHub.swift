@@ -519,6 +519,18 @@ actor LedgerHub {
     /// per-call cost is small.
     static let backfillAnswerLogs = 4096
 
+    /// The hash of the canonical block at `number` as the node says now (nil: none).
+    private static func canonicalHash(_ conn: any RPCTransport, _ number: UInt64) async throws -> Bytes32? {
+        let r = try await conn.call("eth_getBlockByNumber", [.string(Hex.quantity(number)), false])
+        if r.isNull { return nil }
+        do { return try BlockHeader(json: r).hash } catch {
+            throw LedgerClientError.badResponse(method: "eth_getBlockByNumber", error.description)
+        }
+    }
+
+    /// Times a backfill reads a range again because a reorg changed it while it read.
+    static let backfillRereads = 8
+
     /// Emits every block in `from...head.number` that holds grid events, then `head`.
     ///
     /// Blocks are emitted as their range's answer arrives (in height order), and each answered
@@ -527,6 +539,13 @@ actor LedgerHub {
     /// (a dense block: a bulk-loaded interval of readings is tens of megabytes) is asked again on
     /// a wide connection to the same node whose limit is `maxFrameSizeHardCap`; ranges shrink to
     /// one block before a single block's logs are declared too large to fetch.
+    ///
+    /// A reorg while it reads is caught: each range's answer is bracketed by the hash of the
+    /// range's last block, asked before and after (a change of any block at or below it changes
+    /// that hash); a range whose hash moved is read again before anything of it is emitted. Once
+    /// every range is read, all those hashes are asked again: a range that changed after it was
+    /// emitted is retracted, with everything above it, and read again, so what stands emitted is
+    /// the final chain (the audit of issue #17 item 5).
     private func backfill(from: UInt64, to head: BlockHeader, via src: Source) async throws {
         var wide: (conn: any RPCTransport, runner: Task<Void, Never>)?
         defer {
@@ -536,17 +555,24 @@ actor LedgerHub {
             }
         }
         var via = src
-        if from < head.number {
+        var rereads = 0
+        var restartAt: UInt64? = from
+        // Each emitted range's last block and its hash when read (checked again at the end).
+        var rangeEnds: [(start: UInt64, end: UInt64, hash: Bytes32?)] = []
+        var orphanedWhileReading = 0
+        while let startAt = restartAt, startAt < head.number {
+            restartAt = nil
+            rangeEnds.removeAll { $0.start >= startAt }
             // Ranges are asked for in order, up to `backfillDepth` at a time, and their answers
             // taken in the same order: a refused range drops the ones after it and is asked
             // again, smaller, so every block is covered exactly once.
-            var next = from
+            var next = startAt
             // Blocks asked for next: the range limit learned from the node (`logRange`), and
             // after the first answer also what keeps an answer near `answerTarget` logs at the
             // density seen so far (far below the frame limit; dense history comes in pieces).
             var span = min(logRange, Self.firstBackfillSpan)
             let answerTarget = min(Self.backfillAnswerLogs, max(64, configuration.maxFrameSize / 4 / 1024))
-            var inFlight: [(start: UInt64, end: UInt64, answer: Task<[GridLog], any Error>)] = []
+            var inFlight: [(start: UInt64, end: UInt64, answer: Task<(logs: [GridLog], endHash: Bytes32?, steady: Bool), any Error>)] = []
             defer { for f in inFlight { f.answer.cancel() } }
             var wideOpens = 0
             // The head's own height is fetched by hash at the end (a range answer may predate a reorg).
@@ -560,13 +586,33 @@ actor LedgerHub {
                     if let filterAddress { filter["address"] = filterAddress }
                     let f = JSON.object(filter)
                     let conn = via.conn
-                    inFlight.append((next, end, Task { try await conn.getLogs(f) }))
+                    inFlight.append((next, end, Task {
+                        let before = try await Self.canonicalHash(conn, end)
+                        let logs = try await conn.getLogs(f)
+                        let after = try await Self.canonicalHash(conn, end)
+                        return (logs, before, before == after)
+                    }))
                     next = end + 1
                 }
                 let (start, end, answer) = inFlight.removeFirst()
                 let items: [GridLog]
+                let endHash: Bytes32?
                 do {
-                    items = try await withTaskCancellationHandler { try await answer.value } onCancel: { answer.cancel() }
+                    let got = try await withTaskCancellationHandler { try await answer.value } onCancel: { answer.cancel() }
+                    if !got.steady {
+                        // The chain changed under this answer: read it again (and what follows).
+                        rereads += 1
+                        guard rereads <= Self.backfillRereads else {
+                            throw LedgerClientError.inconsistent("the chain kept reorganising while blocks \(start)–\(end) were read")
+                        }
+                        logger.warning("reorg while reading; reading the range again", metadata: ["from": "\(start)", "to": "\(end)"])
+                        for f in inFlight { f.answer.cancel() }
+                        inFlight = []
+                        next = start
+                        continue
+                    }
+                    items = got.logs
+                    endHash = got.endHash
                 } catch LedgerClientError.rpc(_, let e) where logRange > 1 && e.code != RPCError.methodNotFound {
                     // Range or result limit (geth -32005, Besu range limit, -32003 …): ask for less, same start.
                     logRange = max(1, min(logRange, end - start + 1) / 2)
@@ -626,6 +672,7 @@ actor LedgerHub {
                     await emitBlock(h, logs: g.value.logs)
                 }
                 if covered <= end { coverage?.insert(covered...end) }
+                rangeEnds.append((start, end, endHash))
                 let asked = end - start + 1
                 let perBlock = Double(items.count) / Double(asked)
                 let sized = perBlock > 0 ? UInt64(max(1, min(Double(UInt32.max), Double(answerTarget) / perBlock))) : UInt64(UInt32.max)
@@ -637,6 +684,41 @@ actor LedgerHub {
                     goodRanges = 0
                 }
             }
+            // Every range's last block again: one whose hash changed since it was read means a
+            // reorg reached back into blocks already emitted. They are retracted, from the
+            // earliest such range up, and read again.
+            let ends = rangeEnds.sorted { $0.start < $1.start }
+            var k = 0
+            while k < ends.count, restartAt == nil {
+                let chunk = Array(ends[k..<min(ends.count, k + batchSize)])
+                let answers = try await via.conn.many(chunk.map { ("eth_getBlockByNumber", [.string(Hex.quantity($0.end)), .bool(false)]) })
+                for (r, a) in zip(chunk, answers) {
+                    let now = (try? a.get()).flatMap { $0.isNull ? nil : try? BlockHeader(json: $0).hash }
+                    guard now != r.hash else { continue }
+                    rereads += 1
+                    guard rereads <= Self.backfillRereads else {
+                        throw LedgerClientError.inconsistent("the chain kept reorganising while blocks \(r.start)–\(head.number) were read")
+                    }
+                    logger.warning("reorg reached blocks already read; reading them again", metadata: ["from": "\(r.start)", "to": "\(head.number)"])
+                    let orphaned = window.removeAbove(r.start > 0 ? r.start - 1 : nil)
+                    for o in orphaned { await emit(.retract(number: o.number, hash: o.hash)) }
+                    orphanedWhileReading += orphaned.count
+                    restartAt = r.start
+                    break
+                }
+                k += chunk.count
+            }
+        }
+        // The blocks read must hang on the head: if the head's parent changed meanwhile, the
+        // chain moved under the backfill and the next sync follows the new head.
+        if let lastRead = rangeEnds.max(by: { $0.end < $1.end }), lastRead.end + 1 == head.number,
+           let h = lastRead.hash, h != head.parentHash {
+            throw LedgerClientError.inconsistent("the head moved while the backfill read; following the new one")
+        }
+        if orphanedWhileReading > 0 {
+            // Reported once the new branch is read, before its head (the monitor takes the branch in there).
+            await emit(.reorg(ReorgReport(newHead: head.number, newHeadHash: head.hash, depth: orphanedWhileReading,
+                                          limit: configuration.maxReorgDepth, beyondLimit: false)))
         }
         if window.tip.map({ head.number > $0.number }) ?? true {
             let logs = try await logs(forBlocks: [head.hash], via: via)
