@@ -3,6 +3,7 @@ import HTTPTypes
 import HummingbirdWSClient
 import Logging
 import NIOCore
+import NIOSSL
 
 /// One WebSocket JSON-RPC 2.0 connection to one node.
 ///
@@ -27,6 +28,10 @@ actor RPCConnection: SubscribingTransport {
         var requestTimeout: Duration
         /// Consecutive timeouts after which the connection is given up.
         var timeoutsBeforeClose = 2
+        /// For `wss://`: how the server is verified and which client certificate is shown (`NodeTLS`).
+        var tls: TLSConfiguration? = nil
+        /// `host:port` as errors name it (no credentials).
+        var target: String = ""
     }
 
     /// What an exchange is answered with.
@@ -95,8 +100,8 @@ actor RPCConnection: SubscribingTransport {
         let tooLarge = LedgerClientError.malformedFrame(
             "node sent a frame larger than the maximum frame size of \(maxMessage) bytes; connection dropped")
         do {
-            let close = try await WebSocketClient.connect(url: settings.url, configuration: config, logger: logger) {
-                inbound, outbound, _ in
+            let close: WebSocketCloseFrame?
+            let serve: @Sendable (WebSocketInboundStream, WebSocketOutboundWriter) async throws -> Void = { inbound, outbound in
                 await self.attach(outbound)
                 // Messages assembled here from the frames, as bytes: a text message is not made
                 // a `String` (a copy and a UTF-8 pass over tens of megabytes for a backfill
@@ -114,6 +119,17 @@ actor RPCConnection: SubscribingTransport {
                     }
                     if !fin, message.readableBytes <= maxMessage { break }  // closed mid-message
                     try await self.receive(message)
+                }
+            }
+            if let tls = settings.tls, let ip = IPAddressWebSocket(url: settings.url) {
+                // wss:// to an IP address: no SNI, the certificate checked against the address (IP SAN).
+                close = try await ip.connect(configuration: config, tls: tls, logger: logger) { inbound, outbound, _ in
+                    try await serve(inbound, outbound)
+                }
+            } else {
+                close = try await WebSocketClient.connect(url: settings.url, configuration: config, tlsConfiguration: settings.tls,
+                                                          logger: logger) { inbound, outbound, _ in
+                    try await serve(inbound, outbound)
                 }
             }
             if close?.closeCode == .messageTooLarge {
@@ -135,8 +151,10 @@ actor RPCConnection: SubscribingTransport {
             finish(e)
         } catch is CancellationError {
             finish(.disconnected("cancelled"))
+        } catch where IPAddressWebSocket.isMessageTooLarge(error) {
+            finish(tooLarge)
         } catch {
-            finish(.disconnected(Self.explain(error)))
+            finish(.disconnected(PlainWords.describe(error, target: settings.target)))
         }
     }
 
