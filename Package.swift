@@ -118,7 +118,7 @@ let package = Package(
         ),
         .testTarget(name: "AlertsTests", dependencies: ["Alerts"]),
         .testTarget(name: "ControlRoomTests", dependencies: ["ControlRoom", "AlarmJournal", "Alerts", "GridCore", "ChainCore"]),
-        .testTarget(name: "SiteConfigTests", dependencies: ["SiteConfig"]),
+        .testTarget(name: "SiteConfigTests", dependencies: ["SiteConfig", "LedgerClient"]),
         .testTarget(name: "AlarmJournalTests", dependencies: ["AlarmJournal", "gridtop"]),
         .testTarget(name: "OperatorTUITests", dependencies: ["OperatorTUI"], exclude: ["Golden"]),
         .testTarget(
