@@ -51,12 +51,17 @@ struct IPAddressWebSocket: Sendable {
         let hostHeader = (host.contains(":") ? "[\(host)]" : host) + ":\(port)"
         let channel = Channel(host: host, hostHeader: hostHeader, requestURI: requestURI, configuration: configuration,
                               sslContext: context, handler: handler)
-        return try await ClientConnection(channel, address: .hostname(host, port: port), logger: logger).run()
-    }
-
-    /// The WebSocket handler's own "message too large" close (not public as such).
-    static func isMessageTooLarge(_ error: any Error) -> Bool {
-        String(describing: error).contains("messageTooLarge")
+        do {
+            return try await ClientConnection(channel, address: .hostname(host, port: port), logger: logger).run()
+        } catch {
+            // The handler's own close on a protocol violation (a `package` type here), mapped as
+            // `WebSocketClient.run` maps it, so that `RPCConnection` tells an oversized frame apart.
+            guard String(reflecting: type(of: error)).contains("WebSocketHandler.InternalError") else { throw error }
+            let raw = String(describing: error)
+            if raw.contains("messageTooLarge") { throw WebSocketClientError.serverSentMessageTooLarge }
+            if raw.contains("dataInconsistentWithMessage") { throw WebSocketClientError.serverSentDataInconsistentWithMessage }
+            throw WebSocketClientError.serverProtocolError
+        }
     }
 
     struct Channel: ClientConnectionChannel {

@@ -151,8 +151,6 @@ actor RPCConnection: SubscribingTransport {
             finish(e)
         } catch is CancellationError {
             finish(.disconnected("cancelled"))
-        } catch where IPAddressWebSocket.isMessageTooLarge(error) {
-            finish(tooLarge)
         } catch {
             finish(.disconnected(PlainWords.describe(error, target: settings.target)))
         }
