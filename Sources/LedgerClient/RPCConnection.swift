@@ -101,35 +101,19 @@ actor RPCConnection: SubscribingTransport {
             "node sent a frame larger than the maximum frame size of \(maxMessage) bytes; connection dropped")
         do {
             let close: WebSocketCloseFrame?
-            let serve: @Sendable (WebSocketInboundStream, WebSocketOutboundWriter) async throws -> Void = { inbound, outbound in
-                await self.attach(outbound)
-                // Messages assembled here from the frames, as bytes: a text message is not made
-                // a `String` (a copy and a UTF-8 pass over tens of megabytes for a backfill
-                // answer); JSON parsing treats its bytes as `String(decoding:)` would.
-                var frames = inbound.makeAsyncIterator()
-                while let first = try await frames.next() {
-                    guard first.opcode != .continuation else { throw Self.protocolError }
-                    var message = first.data
-                    var fin = first.fin
-                    while !fin, message.readableBytes <= maxMessage, let more = try await frames.next() {
-                        guard more.opcode == .continuation else { throw Self.protocolError }
-                        var data = more.data
-                        message.writeBuffer(&data)
-                        fin = more.fin
-                    }
-                    if !fin, message.readableBytes <= maxMessage { break }  // closed mid-message
-                    try await self.receive(message)
-                }
-            }
             if let tls = settings.tls, let ip = IPAddressWebSocket(url: settings.url) {
                 // wss:// to an IP address: no SNI, the certificate checked against the address (IP SAN).
                 close = try await ip.connect(configuration: config, tls: tls, logger: logger) { inbound, outbound, _ in
-                    try await serve(inbound, outbound)
+                    try await self.serve(inbound, outbound, maxMessage: maxMessage)
+                }
+            } else if let tls = settings.tls {
+                close = try await WebSocketClient.connect(url: settings.url, configuration: config, tlsConfiguration: tls,
+                                                          logger: logger) { inbound, outbound, _ in
+                    try await self.serve(inbound, outbound, maxMessage: maxMessage)
                 }
             } else {
-                close = try await WebSocketClient.connect(url: settings.url, configuration: config, tlsConfiguration: settings.tls,
-                                                          logger: logger) { inbound, outbound, _ in
-                    try await serve(inbound, outbound)
+                close = try await WebSocketClient.connect(url: settings.url, configuration: config, logger: logger) { inbound, outbound, _ in
+                    try await self.serve(inbound, outbound, maxMessage: maxMessage)
                 }
             }
             if close?.closeCode == .messageTooLarge {
@@ -153,6 +137,28 @@ actor RPCConnection: SubscribingTransport {
             finish(.disconnected("cancelled"))
         } catch {
             finish(.disconnected(PlainWords.describe(error, target: settings.target)))
+        }
+    }
+
+    /// Reads the socket's frames into messages and hands each to `receive` (until it closes).
+    private nonisolated func serve(_ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter, maxMessage: Int) async throws {
+        await self.attach(outbound)
+        // Messages assembled here from the frames, as bytes: a text message is not made
+        // a `String` (a copy and a UTF-8 pass over tens of megabytes for a backfill
+        // answer); JSON parsing treats its bytes as `String(decoding:)` would.
+        var frames = inbound.makeAsyncIterator()
+        while let first = try await frames.next() {
+            guard first.opcode != .continuation else { throw Self.protocolError }
+            var message = first.data
+            var fin = first.fin
+            while !fin, message.readableBytes <= maxMessage, let more = try await frames.next() {
+                guard more.opcode == .continuation else { throw Self.protocolError }
+                var data = more.data
+                message.writeBuffer(&data)
+                fin = more.fin
+            }
+            if !fin, message.readableBytes <= maxMessage { break }  // closed mid-message
+            try await self.receive(message)
         }
     }
 

@@ -163,3 +163,21 @@ final class TLSTrustTests: SimulatorTestCase {
         XCTAssertNoThrow(try NodeTLS(caFile: pki.path("ca.pem"), clientCertificate: pki.path("client.pem"), clientKey: pki.path("client.key")).check())
     }
 }
+
+/// Which URLs take the IP-address WebSocket path, and what it dials.
+final class IPAddressWebSocketTests: XCTestCase {
+    func testOnlyWSSToAnIPAddressTakesIt() throws {
+        let v4 = try XCTUnwrap(IPAddressWebSocket(url: "wss://10.20.0.5:8546/ws?key=1"))
+        XCTAssertEqual(v4.host, "10.20.0.5")
+        XCTAssertEqual(v4.port, 8546)
+        XCTAssertEqual(v4.requestURI, "/ws?key=1")
+        let v6 = try XCTUnwrap(IPAddressWebSocket(url: "wss://[fd00::5]:8546"))
+        XCTAssertEqual(v6.host, "fd00::5")
+        XCTAssertEqual(v6.port, 8546)
+        XCTAssertEqual(v6.requestURI, "/")
+        XCTAssertEqual(IPAddressWebSocket(url: "wss://10.20.0.5")?.port, 443)
+        XCTAssertNil(IPAddressWebSocket(url: "wss://node.example:8546"))
+        XCTAssertNil(IPAddressWebSocket(url: "ws://10.20.0.5:8546"))
+        XCTAssertNil(IPAddressWebSocket(url: "https://10.20.0.5:8545"))
+    }
+}
