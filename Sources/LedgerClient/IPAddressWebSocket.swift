@@ -48,8 +48,9 @@ struct IPAddressWebSocket: Sendable {
     func connect(configuration: WebSocketClientConfiguration, tls: TLSConfiguration, logger: Logger,
                  handler: @escaping WebSocketDataHandler<Context>) async throws -> WebSocketCloseFrame? {
         let context = try NIOSSLContext(configuration: tls)
-        let hostHeader = (host.contains(":") ? "[\(host)]" : host) + ":\(port)"
-        let channel = Channel(host: host, hostHeader: hostHeader, requestURI: requestURI, configuration: configuration,
+        let bracketed = host.contains(":") ? "[\(host)]" : host
+        let hostHeader = bracketed + ":\(port)"
+        let channel = Channel(host: host, hostHeader: hostHeader, origin: "wss://" + bracketed, requestURI: requestURI, configuration: configuration,
                               sslContext: context, handler: handler)
         do {
             return try await ClientConnection(channel, address: .hostname(host, port: port), logger: logger).run()
@@ -73,6 +74,8 @@ struct IPAddressWebSocket: Sendable {
 
         let host: String
         let hostHeader: String
+        /// As `WebSocketClient` sends it: scheme and host, no port.
+        let origin: String
         let requestURI: String
         let configuration: WebSocketClientConfiguration
         let sslContext: NIOSSLContext
@@ -89,7 +92,7 @@ struct IPAddressWebSocket: Sendable {
                     })
                 var headers = HTTPHeaders()
                 headers.replaceOrAdd(name: "Host", value: hostHeader)
-                headers.replaceOrAdd(name: "Origin", value: "wss://\(hostHeader)")
+                headers.replaceOrAdd(name: "Origin", value: origin)
                 for field in configuration.additionalHeaders { headers.add(name: field.name.rawName, value: field.value) }
                 let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: requestURI, headers: headers)
                 let upgrade = NIOTypedHTTPClientUpgradeConfiguration(
