@@ -30,6 +30,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/hummingbird-project/swift-websocket.git", from: "1.6.2"),
     ],
     targets: [
         .target(name: "ChainCore"),
@@ -45,6 +47,11 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                // For `wss://` to an IP address (`IPAddressWebSocket`): the WebSocket handler itself.
+                .product(name: "WSCore", package: "swift-websocket"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .target(
@@ -98,6 +105,8 @@ let package = Package(
                 "LedgerClient", "GridSimulator",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .testTarget(
@@ -109,9 +118,16 @@ let package = Package(
         ),
         .testTarget(name: "AlertsTests", dependencies: ["Alerts"]),
         .testTarget(name: "ControlRoomTests", dependencies: ["ControlRoom", "AlarmJournal", "Alerts", "GridCore", "ChainCore"]),
-        .testTarget(name: "SiteConfigTests", dependencies: ["SiteConfig"]),
+        .testTarget(name: "SiteConfigTests", dependencies: ["SiteConfig", "LedgerClient"]),
         .testTarget(name: "AlarmJournalTests", dependencies: ["AlarmJournal", "gridtop"]),
         .testTarget(name: "OperatorTUITests", dependencies: ["OperatorTUI"], exclude: ["Golden"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["gridtop"]),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: [
+                "gridtop",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
     ]
 )

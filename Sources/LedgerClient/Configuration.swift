@@ -1,4 +1,5 @@
 import ChainCore
+import Foundation
 import GridCore
 
 /// One ledger node to connect to.
@@ -12,11 +13,15 @@ public struct NodeEndpoint: Sendable {
     /// Extra HTTP headers sent with the WebSocket upgrade or with every HTTP request
     /// (e.g. `Authorization`). Never shown or logged.
     public var headers: [String: String]
+    /// How TLS (`wss://`, `https://`) is verified for this node and which client certificate
+    /// it is shown: CA file, client certificate and key (`NodeTLS`); ignored for `ws://`/`http://`.
+    public var tls: NodeTLS
 
-    public init(url: String, name: String? = nil, headers: [String: String] = [:]) {
+    public init(url: String, name: String? = nil, headers: [String: String] = [:], tls: NodeTLS = NodeTLS()) {
         self.url = url
         self.name = name ?? Redaction.hostAndPort(of: url)
         self.headers = headers
+        self.tls = tls
     }
 
     /// The URL with userinfo, query, fragment and key-like path segments removed.
@@ -54,6 +59,9 @@ public struct LedgerClientConfiguration: Sendable {
     public var maxFrameSizeHardCap: Int = 256 << 20
     /// How often `.nodes([NodeStatus])` is emitted.
     public var statusEvery: Duration = .seconds(1)
+    /// Where `SSL_CERT_FILE` and `SSL_CERT_DIR` are read (extra trust roots for a node without
+    /// a CA file, `NodeTLS`); the process environment unless a test says otherwise.
+    public var tlsEnvironment: [String: String] = ProcessInfo.processInfo.environment
 
     // Tuning knobs (internal defaults that tests may shrink).
     /// Reconnect backoff: first delay, doubling up to `reconnectMaxDelay`, with jitter.
@@ -106,6 +114,8 @@ public enum LedgerClientError: Error, Sendable, Equatable, CustomStringConvertib
     case unsupportedURL(String)
     /// An HTTP answer that is not a JSON-RPC response (e.g. 401, 502), with a short excerpt.
     case httpStatus(Int, String)
+    /// A TLS file of the node (CA, client certificate or key) cannot be used; the text says which and why.
+    case tlsFiles(String)
 
     public var description: String {
         switch self {
@@ -122,6 +132,7 @@ public enum LedgerClientError: Error, Sendable, Equatable, CustomStringConvertib
         case .untrusted(let node): return "node \(node) served a block whose hash does not match its header; excluded"
         case .unsupportedURL(let url): return "unsupported node URL \(url): use ws://, wss://, http:// or https://"
         case .httpStatus(let code, let why): return "HTTP \(code)" + (why.isEmpty ? "" : ": \(why)")
+        case .tlsFiles(let why): return why
         }
     }
 }

@@ -3,14 +3,15 @@ import ChainCore
 import Foundation
 import Logging
 import NIOCore
+import NIOSSL
 
 /// JSON-RPC 2.0 over HTTP(S) POST to one node (what most providers and many consortium
 /// nodes expose). No subscriptions: the worker polls the head and the hub fills the gaps.
 ///
 /// `run` owns the HTTP client (its connection pool) for the link's whole life and shuts it
 /// down when the link closes or the task is cancelled. Each call or batch is one POST with
-/// the node's extra headers; TLS is verified against the system trust store (AsyncHTTPClient's
-/// default), redirects are not followed (they could carry the headers elsewhere), the body is
+/// the node's extra headers; TLS is verified as `NodeTLS` says (system trust store by default,
+/// or the node's CA file; an IP address is matched against the certificate's IP SAN), redirects are not followed (they could carry the headers elsewhere), the body is
 /// never decompressed, and an answer longer than `maxResponseSize` fails with a clear error.
 /// Failed connection attempts are not retried here: after `failuresBeforeClose` consecutive
 /// transport failures the link closes and the worker reconnects with its own backoff.
@@ -23,6 +24,10 @@ actor HTTPRPCConnection: RPCTransport {
         var connectTimeout: Duration
         /// Strings never to put in an error or a log line (credentials of this endpoint).
         var secrets: [String]
+        /// For `https://`: how the server is verified and which client certificate is shown (`NodeTLS`).
+        var tls: TLSConfiguration? = nil
+        /// `host:port` as errors name it (no credentials).
+        var target: String = ""
         /// Consecutive transport failures (timeouts, refused connections) after which the link is given up.
         var failuresBeforeClose = 2
     }
@@ -74,6 +79,7 @@ actor HTTPRPCConnection: RPCTransport {
     func run() async {
         guard closedError == nil, client == nil else { return }
         var config = HTTPClient.Configuration(
+            tlsConfiguration: settings.tls,
             redirectConfiguration: .disallow,
             timeout: .init(connect: Self.timeAmount(settings.connectTimeout), read: Self.timeAmount(settings.requestTimeout)),
             decompression: .disabled)
@@ -240,7 +246,7 @@ actor HTTPRPCConnection: RPCTransport {
         } else if let h = error as? HTTPClientError, h == .connectTimeout {
             return failed(.timeout(method: "connect", after: settings.connectTimeout))
         }
-        return failed(.disconnected(scrub(RPCConnection.explain(error))))
+        return failed(.disconnected(scrub(PlainWords.describe(error, target: settings.target))))
     }
 
     /// Counts a failed exchange; after `failuresBeforeClose` in a row the link closes (the worker reconnects).

@@ -15,8 +15,10 @@ public enum PlainWords {
         case connectionRefused, dns, tls, timeout, wrongChain, oversizedFrame, closed, other
     }
 
-    /// The kind and one line of text for an error met while talking to a node.
-    public static func explain(_ error: any Error) -> (kind: Kind, text: String) {
+    /// The kind and one line of text for an error met while talking to a node; `target`
+    /// (`host:port`) is named in TLS errors.
+    public static func explain(_ error: any Error, target: String? = nil) -> (kind: Kind, text: String) {
+        if let tls = tlsText(error, target: target) { return (.tls, tls) }
         if let e = error as? LedgerClientError {
             switch e {
             case .timeout(let m, let d):
@@ -31,6 +33,8 @@ public enum PlainWords {
                 return classify(raw: why).map { ($0.kind, why) } ?? (.closed, e.description)
             case .malformedFrame(let why) where why.contains("larger than the maximum") || why.contains("answer was due"):
                 return (.oversizedFrame, e.description)
+            case .tlsFiles(let why):
+                return (.tls, why)
             default:
                 return (.other, e.description)
             }
@@ -65,19 +69,45 @@ public enum PlainWords {
     }
 
     /// The text alone.
-    public static func describe(_ error: any Error) -> String { explain(error).text }
+    public static func describe(_ error: any Error, target: String? = nil) -> String { explain(error, target: target).text }
+
+    /// A TLS failure (NIOSSL's and BoringSSL's words, e.g. `handshakeFailed(sslError([…
+    /// CERTIFICATE_VERIFY_FAILED at …/handshake.cc:…]))`) as one line: what failed, for which
+    /// node, and what to do. nil for anything that is not a TLS failure.
+    static func tlsText(_ error: any Error, target: String?) -> String? {
+        if error is LedgerClientError { return nil }  // already worded
+        let raw = String(describing: error)
+        let of = target.map { "of \($0) " } ?? "of the node "
+        let node = target ?? "the node"
+        if raw.contains("CERTIFICATE_VERIFY_FAILED") || raw.contains("certificateVerify") || raw.contains("unable to get local issuer") {
+            return "TLS: the certificate \(of)is not trusted (self-signed, unknown CA or expired): pass its CA with --ca-file or ca_file in the config"
+        }
+        if raw.contains("failedToValidateHostname") || raw.contains("Couldn't find") && raw.contains("in certificate") {
+            return "TLS: the certificate \(of)is not issued for that name or IP address (no matching subjectAltName): connect by a name or address it lists, or have it reissued"
+        }
+        if raw.contains("CERTIFICATE_REQUIRED") || raw.contains("ALERT_HANDSHAKE_FAILURE") || raw.contains("ALERT_BAD_CERTIFICATE")
+            || raw.contains("ALERT_UNKNOWN_CA") || raw.contains("ALERT_CERTIFICATE_UNKNOWN") || raw.contains("ALERT_ACCESS_DENIED")
+        {
+            return "TLS: \(node) refused the connection: it demands a client certificate it trusts; pass --client-cert and --client-key (or client_cert and client_key in the config)"
+        }
+        if raw.contains("KEY_VALUES_MISMATCH") || raw.contains("failedToLoadPrivateKey") {
+            return "TLS: the client key does not belong to the client certificate; give the matching pair with --client-cert and --client-key"
+        }
+        if raw.contains("failedToLoadCertificate") || raw.contains("noSuchFilesystemObject") {
+            return "TLS: a certificate for \(node) could not be loaded; check the files given with --ca-file, --client-cert, SSL_CERT_FILE and SSL_CERT_DIR"
+        }
+        if raw.contains("cannotUseIPAddressInSNI") {
+            return "TLS: \(node) is named by IP address and the TLS layer refused it; use a host name in its certificate"
+        }
+        if raw.contains("WRONG_VERSION_NUMBER") || raw.contains("handshakeFailed") || raw.contains("SSL_ERROR") || raw.contains("NIOSSL") {
+            return "TLS handshake with \(node) failed: is the node serving TLS on that port (wss:// or https://), or plain ws:// or http://?"
+        }
+        return nil
+    }
 
     /// Known shapes of errors that arrive only as text.
     static func classify(raw: String) -> (kind: Kind, text: String)? {
-        if raw.contains("CERTIFICATE_VERIFY_FAILED") || raw.contains("certificateVerify") || raw.contains("unable to get local issuer") {
-            return (.tls, "TLS: the node's certificate is not trusted by the system trust store (CERTIFICATE_VERIFY_FAILED); install its CA or fix the certificate")
-        }
-        if raw.contains("cannotUseIPAddressInSNI") {
-            return (.tls, "TLS: wss:// and https:// need the node's host name, not an IP address")
-        }
-        if raw.contains("handshakeFailed") || raw.contains("SSL_ERROR") || raw.contains("WRONG_VERSION_NUMBER") {
-            return (.tls, "TLS handshake failed: is the node serving TLS on that port (wss:// or https://), or plain ws:// or http://?")
-        }
+        if let tls = tlsText(RawError(text: raw), target: nil) { return (.tls, tls) }
         if raw.contains("connectionRefused") || raw.contains("Connection refused") || raw.contains("errno: 111") {
             return (.connectionRefused, refusedText(nil))
         }
@@ -89,6 +119,9 @@ public enum PlainWords {
         }
         return nil
     }
+
+    /// An error that arrived as text only.
+    private struct RawError: Error, CustomStringConvertible { var text: String; var description: String { text } }
 
     static func isRefused(_ e: any Error) -> Bool {
         if let io = e as? IOError { return io.errnoCode == ECONNREFUSED }

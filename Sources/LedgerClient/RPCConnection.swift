@@ -3,6 +3,7 @@ import HTTPTypes
 import HummingbirdWSClient
 import Logging
 import NIOCore
+import NIOSSL
 
 /// One WebSocket JSON-RPC 2.0 connection to one node.
 ///
@@ -27,6 +28,10 @@ actor RPCConnection: SubscribingTransport {
         var requestTimeout: Duration
         /// Consecutive timeouts after which the connection is given up.
         var timeoutsBeforeClose = 2
+        /// For `wss://`: how the server is verified and which client certificate is shown (`NodeTLS`).
+        var tls: TLSConfiguration? = nil
+        /// `host:port` as errors name it (no credentials).
+        var target: String = ""
     }
 
     /// What an exchange is answered with.
@@ -95,25 +100,20 @@ actor RPCConnection: SubscribingTransport {
         let tooLarge = LedgerClientError.malformedFrame(
             "node sent a frame larger than the maximum frame size of \(maxMessage) bytes; connection dropped")
         do {
-            let close = try await WebSocketClient.connect(url: settings.url, configuration: config, logger: logger) {
-                inbound, outbound, _ in
-                await self.attach(outbound)
-                // Messages assembled here from the frames, as bytes: a text message is not made
-                // a `String` (a copy and a UTF-8 pass over tens of megabytes for a backfill
-                // answer); JSON parsing treats its bytes as `String(decoding:)` would.
-                var frames = inbound.makeAsyncIterator()
-                while let first = try await frames.next() {
-                    guard first.opcode != .continuation else { throw Self.protocolError }
-                    var message = first.data
-                    var fin = first.fin
-                    while !fin, message.readableBytes <= maxMessage, let more = try await frames.next() {
-                        guard more.opcode == .continuation else { throw Self.protocolError }
-                        var data = more.data
-                        message.writeBuffer(&data)
-                        fin = more.fin
-                    }
-                    if !fin, message.readableBytes <= maxMessage { break }  // closed mid-message
-                    try await self.receive(message)
+            let close: WebSocketCloseFrame?
+            if let tls = settings.tls, let ip = IPAddressWebSocket(url: settings.url) {
+                // wss:// to an IP address: no SNI, the certificate checked against the address (IP SAN).
+                close = try await ip.connect(configuration: config, tls: tls, logger: logger) { inbound, outbound, _ in
+                    try await self.serve(inbound, outbound, maxMessage: maxMessage)
+                }
+            } else if let tls = settings.tls {
+                close = try await WebSocketClient.connect(url: settings.url, configuration: config, tlsConfiguration: tls,
+                                                          logger: logger) { inbound, outbound, _ in
+                    try await self.serve(inbound, outbound, maxMessage: maxMessage)
+                }
+            } else {
+                close = try await WebSocketClient.connect(url: settings.url, configuration: config, logger: logger) { inbound, outbound, _ in
+                    try await self.serve(inbound, outbound, maxMessage: maxMessage)
                 }
             }
             if close?.closeCode == .messageTooLarge {
@@ -136,7 +136,29 @@ actor RPCConnection: SubscribingTransport {
         } catch is CancellationError {
             finish(.disconnected("cancelled"))
         } catch {
-            finish(.disconnected(Self.explain(error)))
+            finish(.disconnected(PlainWords.describe(error, target: settings.target)))
+        }
+    }
+
+    /// Reads the socket's frames into messages and hands each to `receive` (until it closes).
+    private nonisolated func serve(_ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter, maxMessage: Int) async throws {
+        await self.attach(outbound)
+        // Messages assembled here from the frames, as bytes: a text message is not made
+        // a `String` (a copy and a UTF-8 pass over tens of megabytes for a backfill
+        // answer); JSON parsing treats its bytes as `String(decoding:)` would.
+        var frames = inbound.makeAsyncIterator()
+        while let first = try await frames.next() {
+            guard first.opcode != .continuation else { throw Self.protocolError }
+            var message = first.data
+            var fin = first.fin
+            while !fin, message.readableBytes <= maxMessage, let more = try await frames.next() {
+                guard more.opcode == .continuation else { throw Self.protocolError }
+                var data = more.data
+                message.writeBuffer(&data)
+                fin = more.fin
+            }
+            if !fin, message.readableBytes <= maxMessage { break }  // closed mid-message
+            try await self.receive(message)
         }
     }
 

@@ -1,5 +1,6 @@
 import ChainCore
 import Logging
+import NIOSSL
 
 /// What the hub, the node workers and the consensus probe need from a JSON-RPC 2.0
 /// link to one node, whatever carries it: WebSocket (`RPCConnection`) or HTTP POST
@@ -108,19 +109,27 @@ extension RPCTransport {
 /// `http://`/`https://` → HTTP POST. Anything else is refused with a clear error.
 func makeTransport(for endpoint: NodeEndpoint, configuration: LedgerClientConfiguration, logger: Logger,
                    onLatency: @escaping @Sendable (Duration) -> Void) throws(LedgerClientError) -> any RPCTransport {
+    // A node without TLS gets no TLS configuration (its files are not read).
+    var tls: TLSConfiguration?
+    if endpoint.usesTLS {
+        do { tls = try endpoint.tls.configuration(environment: configuration.tlsEnvironment) } catch {
+            throw .tlsFiles(error.description)
+        }
+    }
     switch endpoint.transport {
     case .webSocket:
         // Credentials in the URL go as Basic authorization; the host is dialled without them.
         let dial = Redaction.dialing(url: endpoint.url, headers: endpoint.headers)
         return RPCConnection(
             settings: .init(url: dial.url, headers: dial.headers, maxFrameSize: configuration.maxFrameSize,
-                            frameHardCap: configuration.maxFrameSizeHardCap, requestTimeout: configuration.requestTimeout),
+                            frameHardCap: configuration.maxFrameSizeHardCap, requestTimeout: configuration.requestTimeout,
+                            tls: tls, target: Redaction.hostAndPort(of: endpoint.safeURL)),
             logger: logger, onLatency: onLatency)
     case .http:
         return HTTPRPCConnection(
             settings: .init(url: endpoint.url, headers: endpoint.headers, maxResponseSize: configuration.maxFrameSize,
                             requestTimeout: configuration.requestTimeout, connectTimeout: configuration.connectTimeout,
-                            secrets: Redaction.secrets(of: endpoint)),
+                            secrets: Redaction.secrets(of: endpoint), tls: tls, target: Redaction.hostAndPort(of: endpoint.safeURL)),
             logger: logger, onLatency: onLatency)
     case nil:
         throw .unsupportedURL(endpoint.safeURL)

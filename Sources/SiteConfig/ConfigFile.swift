@@ -105,6 +105,10 @@ extension SiteConfiguration {
             }
             shelveLimitSeconds = d
         }
+        // TLS files: a relative path is relative to the config file's folder, like journal.
+        if let v = try string("ca_file") { tls.caFile = Self.resolve(path: v, relativeTo: file, environment: environment) }
+        if let v = try string("client_cert") { tls.clientCertificate = Self.resolve(path: v, relativeTo: file, environment: environment) }
+        if let v = try string("client_key") { tls.clientKey = Self.resolve(path: v, relativeTo: file, environment: environment) }
         guard let nodeList = table["node"] else { return }
         guard let array = nodeList.array else {
             throw fail(.key("node", in: .top), "write each node under its own [[node]] header (two brackets)")
@@ -131,6 +135,17 @@ extension SiteConfiguration {
                 guard let s = v.string, !s.isEmpty else { throw fail(.value("name", in: .node(n)), "name must be a non-empty string") }
                 node.name = s
             }
+            func path(_ key: String) throws(ConfigError) -> String? {
+                guard let v = t[key] else { return nil }
+                guard let s = v.string, !s.trimmingCharacters(in: .whitespaces).isEmpty else {
+                    throw fail(.value(key, in: .node(n)), "\(key) must be a non-empty string (a file path, in quotes)")
+                }
+                guard s.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7f }) else {
+                    throw fail(.value(key, in: .node(n)), "\(key) contains control characters")
+                }
+                return Self.resolve(path: s, relativeTo: file, environment: environment)
+            }
+            node.tls = NodeTLS(caFile: try path("ca_file"), clientCertificate: try path("client_cert"), clientKey: try path("client_key"))
             if let v = t["headers"] {
                 guard let h = v.table else {
                     throw fail(.value("headers", in: .node(n)), "headers must be a table, e.g. headers = { Authorization = \"Bearer $TOKEN\" }")

@@ -13,6 +13,10 @@ public struct ConfigOverrides: Sendable, Equatable {
     public var journal: String?
     public var operatorName: String?
     public var theme: String?
+    /// `--ca-file`, `--client-cert`, `--client-key`: for every node in force, over the file's.
+    public var caFile: String?
+    public var clientCertificate: String?
+    public var clientKey: String?
 
     public init() {}
 }
@@ -64,12 +68,34 @@ extension SiteConfiguration {
         if let j = o.journal { c.journal = j }
         if let n = o.operatorName { c.operatorName = n }
         if let t = o.theme { c.theme = t }
+        if o.clientCertificate != nil || o.clientKey != nil {
+            guard o.clientCertificate != nil, o.clientKey != nil else {
+                throw FlagError(o.clientCertificate == nil ? "--client-key needs --client-cert (the certificate it belongs to)"
+                                                           : "--client-cert needs --client-key (its private key, PEM)")
+            }
+        }
+        for i in c.nodes.indices {
+            if o.caFile != nil { c.nodes[i].tls.caFile = nil }
+            if o.clientCertificate != nil { c.nodes[i].tls.clientCertificate = nil; c.nodes[i].tls.clientKey = nil }
+        }
+        if let f = o.caFile { c.tls.caFile = f }
+        if let f = o.clientCertificate { c.tls.clientCertificate = f }
+        if let f = o.clientKey { c.tls.clientKey = f }
         return c
+    }
+
+    /// Why the TLS files of some node cannot be used (one line naming the file), or nil. Only
+    /// nodes reached over `wss://` or `https://` are checked.
+    public func tlsProblem() -> String? {
+        for n in nodes where n.url.lowercased().hasPrefix("wss://") || n.url.lowercased().hasPrefix("https://") {
+            do { try effectiveTLS(n).check() } catch { return error.description }
+        }
+        return nil
     }
 
     /// The nodes as the ledger client takes them.
     public var endpoints: [NodeEndpoint] {
-        nodes.map { NodeEndpoint(url: $0.url, name: $0.name, headers: $0.headers) }
+        nodes.map { NodeEndpoint(url: $0.url, name: $0.name, headers: $0.headers, tls: effectiveTLS($0)) }
     }
 
     /// Why the client must not start against these nodes, or nil: no node, or (unless

@@ -21,11 +21,17 @@ extension SiteConfiguration {
         line("theme", theme.map(Self.quoted))
         line("time_zone", timeZone.map(Self.quoted))
         line("shelve_limit", shelveLimitSeconds.map { Self.quoted(Self.durationText($0)) })
+        line("ca_file", tls.caFile.map(Self.quoted))
+        line("client_cert", tls.clientCertificate.map(Self.quoted))
+        line("client_key", tls.clientKey.map(Self.quoted))
         for n in nodes {
             out.append("")
             out.append("[[node]]")
             out.append("url = " + Self.quoted(NodeEndpoint(url: n.url).safeURL))
             if let name = n.name { out.append("name = " + Self.quoted(name)) }
+            if let f = n.tls.caFile { out.append("ca_file = " + Self.quoted(f)) }
+            if let f = n.tls.clientCertificate { out.append("client_cert = " + Self.quoted(f)) }
+            if let f = n.tls.clientKey { out.append("client_key = " + Self.quoted(f)) }
             if !n.headers.isEmpty {
                 let h = n.headers.keys.sorted().map { "\($0) = \"‹redacted›\"" }.joined(separator: ", ")
                 out.append("headers = { \(h) }")

@@ -1,4 +1,5 @@
 import ChainCore
+import LedgerClient
 
 /// A site's configuration as read from `config.toml` (format: docs/config.example.toml).
 /// Every value is checked when the file is read; flags given on the command line override it
@@ -11,9 +12,12 @@ public struct SiteConfiguration: Sendable, Equatable {
         public var name: String?
         /// Extra HTTP headers (e.g. `Authorization`), `$VAR`/`${VAR}` already read from the environment.
         public var headers: [String: String]
+        /// This node's `ca_file`, `client_cert`, `client_key` (absolute paths); an unset one
+        /// falls back to the site's (`SiteConfiguration.tls`).
+        public var tls: NodeTLS
 
-        public init(url: String, name: String? = nil, headers: [String: String] = [:]) {
-            self.url = url; self.name = name; self.headers = headers
+        public init(url: String, name: String? = nil, headers: [String: String] = [:], tls: NodeTLS = NodeTLS()) {
+            self.url = url; self.name = name; self.headers = headers; self.tls = tls
         }
     }
 
@@ -24,6 +28,9 @@ public struct SiteConfiguration: Sendable, Equatable {
     /// The chain id every node must report.
     public var chainId: UInt64?
     public var nodes: [Node] = []
+    /// The site's `ca_file`, `client_cert`, `client_key` (absolute paths): for every node that
+    /// does not set its own. `--ca-file`, `--client-cert`, `--client-key` override both.
+    public var tls = NodeTLS()
     /// The metering contract address(es): only their events are believed.
     public var contracts: [Address] = []
     /// The alarm journal (SQLite) path; nil: `$XDG_DATA_HOME/gridtop/chain-<id>.sqlite`.
@@ -41,8 +48,15 @@ public struct SiteConfiguration: Sendable, Equatable {
 
     /// The keys a config file may have, at the top and in each `[[node]]`.
     public static let topKeys = ["site", "chain_id", "contracts", "journal", "operator", "theme", "time_zone",
-                                 "shelve_limit", "node"]
-    public static let nodeKeys = ["url", "name", "headers"]
+                                 "shelve_limit", "ca_file", "client_cert", "client_key", "node"]
+    public static let nodeKeys = ["url", "name", "headers", "ca_file", "client_cert", "client_key"]
+
+    /// The TLS settings in force for a node: its own, else the site's, field by field.
+    public func effectiveTLS(_ node: Node) -> NodeTLS {
+        NodeTLS(caFile: node.tls.caFile ?? tls.caFile,
+                clientCertificate: node.tls.clientCertificate ?? tls.clientCertificate,
+                clientKey: node.tls.clientKey ?? tls.clientKey)
+    }
 }
 
 /// A broken config file: `file:line:column: what is wrong` (line and column 1-based).

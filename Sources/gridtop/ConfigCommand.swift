@@ -43,11 +43,13 @@ struct ConfigCommand: ParsableCommand {
             if site.theme == nil { notes["theme"] = "default isa101" }
             if site.timeZone == nil { notes["time_zone"] = "default UTC" }
             if site.shelveLimitSeconds == nil { notes["shelve_limit"] = "default 12h" }
+            if site.tls.caFile == nil { notes["ca_file"] = "default: the system trust store, plus SSL_CERT_FILE / SSL_CERT_DIR if set" }
             if ledger.anyContract { notes["contracts"] = "--any-contract: every contract is believed" }
             print(site.redactedDescription(notes: notes), terminator: "")
             if let problem = site.startProblem(anyContract: ledger.anyContract, environment: env) {
                 print("# watch and alerts would not start: \(problem)")
             }
+            if let problem = site.tlsProblem() { print("# watch and alerts would not start: \(problem)") }
         }
     }
 }

@@ -43,6 +43,17 @@ struct LedgerOptions: ParsableArguments {
     var contracts: [String] = []
     @Flag(help: "Believe grid events from every contract (testing only; shown as a warning banner).")
     var anyContract = false
+    @Option(name: .customLong("ca-file"), help: ArgumentHelp(
+        "PEM file of the CA(s) that issued the nodes' TLS certificates (wss://, https://): the only trust roots then (default: the system trust store, plus SSL_CERT_FILE and SSL_CERT_DIR if set). Overrides ca_file in the config.",
+        valueName: "path"))
+    var caFile: String?
+    @Option(name: .customLong("client-cert"), help: ArgumentHelp(
+        "PEM client certificate for nodes that demand mutual TLS (with --client-key). Overrides client_cert in the config.",
+        valueName: "path"))
+    var clientCert: String?
+    @Option(name: .customLong("client-key"), help: ArgumentHelp(
+        "PEM private key (unencrypted) of --client-cert. Overrides client_key in the config.", valueName: "path"))
+    var clientKey: String?
 
     func validate() throws {
         // A URL with `$VAR` is checked once the environment is read (`site()`).
@@ -53,6 +64,10 @@ struct LedgerOptions: ParsableArguments {
             throw ValidationError("--contract \(c) is not a contract address (0x and 40 hex digits)")
         }
         if anyContract && !contracts.isEmpty { throw ValidationError("--any-contract and --contract exclude each other") }
+        if (clientCert == nil) != (clientKey == nil) {
+            throw ValidationError(clientCert == nil ? "--client-key needs --client-cert (the certificate it belongs to)"
+                                                    : "--client-cert needs --client-key (its private key, PEM)")
+        }
     }
 
     /// The config file with the flags put over it. Throws a one-line `CommandFailure`.
@@ -64,6 +79,9 @@ struct LedgerOptions: ParsableArguments {
         o.chainId = chainId
         o.contracts = contracts
         o.journal = journal
+        o.caFile = caFile
+        o.clientCertificate = clientCert
+        o.clientKey = clientKey
         let site: SiteConfiguration
         do {
             site = try config.load().merged(o, environment: env)
@@ -73,6 +91,8 @@ struct LedgerOptions: ParsableArguments {
         if requireStart, let problem = site.startProblem(anyContract: anyContract, environment: env) {
             throw CommandFailure(problem)
         }
+        // A missing or unusable CA file, client certificate or key stops the command before anything starts.
+        if requireStart, let problem = site.tlsProblem() { throw CommandFailure(problem) }
         return site
     }
 

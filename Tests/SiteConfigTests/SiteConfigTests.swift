@@ -1,5 +1,6 @@
 import ChainCore
 import Foundation
+import LedgerClient
 import SiteConfig
 import XCTest
 
@@ -38,11 +39,24 @@ final class SiteConfigTests: XCTestCase {
         XCTAssertEqual(c.theme, "isa101")
         XCTAssertEqual(c.timeZone, "Europe/Berlin")
         XCTAssertEqual(c.shelveLimitSeconds, 8 * 3600)
-        XCTAssertEqual(c.nodes.map(\.url), ["wss://validator-1.grid.example:8546", "https://rpc-2.grid.example:8545"])
-        XCTAssertEqual(c.nodes.map(\.name), ["validator-1", "rpc-2"])
+        XCTAssertEqual(c.nodes.map(\.url), ["wss://validator-1.grid.example:8546", "https://rpc-2.grid.example:8545", "wss://10.20.0.5:8546"])
+        XCTAssertEqual(c.nodes.map(\.name), ["validator-1", "rpc-2", "validator-3"])
         XCTAssertEqual(c.nodes[0].headers, ["Authorization": "Bearer s3cr3t-token-value"])
         XCTAssertEqual(c.nodes[1].headers, ["Authorization": "Bearer s3cr3t-token-value", "X-Site": "nordstadt"])
+        XCTAssertEqual(c.nodes[2].headers, [:])
         XCTAssertNil(c.startProblem(anyContract: false, environment: Self.env))
+        // TLS: the site's CA for every node; the third node's client certificate, relative to the file's folder.
+        XCTAssertEqual(c.tls, NodeTLS(caFile: "/etc/gridtop/consortium-ca.pem"))
+        let docs = (path as NSString).deletingLastPathComponent
+        XCTAssertEqual(c.nodes[2].tls, NodeTLS(clientCertificate: docs + "/tls/gridtop-client.pem", clientKey: docs + "/tls/gridtop-client.key"))
+        XCTAssertEqual(c.endpoints.map(\.tls), [
+            NodeTLS(caFile: "/etc/gridtop/consortium-ca.pem"),
+            NodeTLS(caFile: "/etc/gridtop/consortium-ca.pem"),
+            NodeTLS(caFile: "/etc/gridtop/consortium-ca.pem", clientCertificate: docs + "/tls/gridtop-client.pem",
+                    clientKey: docs + "/tls/gridtop-client.key"),
+        ])
+        // The files do not exist here: said before anything starts, naming the file.
+        XCTAssertEqual(c.tlsProblem(), "TLS: the CA file /etc/gridtop/consortium-ca.pem does not exist; check the path given with --ca-file or ca_file")
     }
 
     func testTheExampleNeedsItsVariableAndSaysWhere() throws {
@@ -77,6 +91,9 @@ final class SiteConfigTests: XCTestCase {
             ("[[node]]\nurl = \"ws://a:1\"\nheaders = { Authorization = \"Bearer $NOPE\" }\n", "3:13", "NOPE"),
             ("[[node]]\nurl = \"ws://a:1\"\n[node.headers]\nAuthorization = \"Bearer $NOPE\"\n", "4:17", "NOPE"),
             ("site = \"unterminated\n", "1:", "not valid TOML"),
+            ("ca_file = 5\n", "1:11", "ca_file must be a string"),
+            ("[[node]]\nurl = \"wss://a:1\"\nclient_cert = \"\"\n", "3:15", "client_cert must be a non-empty string"),
+            ("[[node]]\nurl = \"wss://a:1\"\ncafile = \"x.pem\"\n", "3:1", "unknown key 'cafile'"),
         ]
         for (text, at, word) in cases {
             guard let e = error(text) else {
@@ -88,6 +105,37 @@ final class SiteConfigTests: XCTestCase {
             XCTAssertTrue(s.contains(word), "\(s) lacks \(word)")
             XCTAssertFalse(s.contains("\n"), "more than one line: \(s)")
         }
+    }
+
+    func testTLSFlagsOverrideTheFile() throws {
+        let c = try parse("""
+            ca_file = "site-ca.pem"
+            [[node]]
+            url = "wss://a.example:8546"
+            ca_file = "/etc/gridtop/a-ca.pem"
+            client_cert = "/etc/gridtop/a.pem"
+            client_key = "/etc/gridtop/a.key"
+            [[node]]
+            url = "https://b.example:8545"
+            """)
+        XCTAssertEqual(c.endpoints.map(\.tls), [
+            NodeTLS(caFile: "/etc/gridtop/a-ca.pem", clientCertificate: "/etc/gridtop/a.pem", clientKey: "/etc/gridtop/a.key"),
+            NodeTLS(caFile: "/etc/gridtop/site-ca.pem"),
+        ])
+        var o = ConfigOverrides()
+        o.caFile = "/tmp/ca.pem"
+        o.clientCertificate = "/tmp/c.pem"
+        o.clientKey = "/tmp/c.key"
+        let m = try c.merged(o, environment: [:])
+        let all = NodeTLS(caFile: "/tmp/ca.pem", clientCertificate: "/tmp/c.pem", clientKey: "/tmp/c.key")
+        XCTAssertEqual(m.endpoints.map(\.tls), [all, all])
+        var half = ConfigOverrides()
+        half.clientKey = "/tmp/c.key"
+        XCTAssertThrowsError(try c.merged(half, environment: [:])) { XCTAssertTrue("\($0)".contains("--client-key needs --client-cert"), "\($0)") }
+        // Shown by `gridtop config check` (paths are not secrets).
+        let text = c.redactedDescription()
+        XCTAssertTrue(text.contains("ca_file = \"/etc/gridtop/site-ca.pem\""), text)
+        XCTAssertTrue(text.contains("client_key = \"/etc/gridtop/a.key\""), text)
     }
 
     func testAnErrorNeverShowsAHeaderValue() {
