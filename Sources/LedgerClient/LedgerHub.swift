@@ -55,6 +55,8 @@ actor LedgerHub {
     /// When `.nodes` was last emitted: a long sync (a dense backfill) emits them between blocks,
     /// since the step loop that emits them on a tick waits for the sync.
     private var statusesEmitted = ContinuousClock.now
+    /// True from a reorg's first `.retract` until its new branch is emitted.
+    private var reorgEmitting = false
     /// Hash per height agreed by the quorum (recomputed each step).
     private var canonical: [UInt64: Bytes32] = [:]
     private var checking: Set<Int> = []
@@ -491,7 +493,9 @@ actor LedgerHub {
         let orphaned = window.removeAbove(ancestor)
         if !orphaned.isEmpty {
             logger.warning("reorg", metadata: ["depth": "\(orphaned.count)", "newHead": "\(head.number)"])
+            reorgEmitting = true
         }
+        defer { reorgEmitting = false }
         for o in orphaned { await emit(.retract(number: o.number, hash: o.hash)) }
         let limit = configuration.maxReorgDepth
         if beyondLimit {
@@ -560,6 +564,7 @@ actor LedgerHub {
         // Each emitted range's last block and its hash when read (checked again at the end).
         var rangeEnds: [(start: UInt64, end: UInt64, hash: Bytes32?)] = []
         var orphanedWhileReading = 0
+        defer { reorgEmitting = false }
         while let startAt = restartAt, startAt < head.number {
             restartAt = nil
             rangeEnds.removeAll { $0.start >= startAt }
@@ -701,6 +706,7 @@ actor LedgerHub {
                     }
                     logger.warning("reorg reached blocks already read; reading them again", metadata: ["from": "\(r.start)", "to": "\(head.number)"])
                     let orphaned = window.removeAbove(r.start > 0 ? r.start - 1 : nil)
+                    if !orphaned.isEmpty { reorgEmitting = true }
                     for o in orphaned { await emit(.retract(number: o.number, hash: o.hash)) }
                     orphanedWhileReading += orphaned.count
                     restartAt = r.start
@@ -795,8 +801,10 @@ actor LedgerHub {
     /// Called by the status clock: while a long sync (a dense backfill) holds the step loop,
     /// which emits `.nodes` on a tick, the node statuses go out from here, so a node that
     /// reconnected during the sync is not shown as connecting until it ends.
+    /// Not between a reorg's retractions, its report and its new branch (`reorgEmitting`), which
+    /// a consumer reads as one run.
     func emitStatusesIfStale() async {
-        guard ContinuousClock.now - statusesEmitted >= configuration.statusEvery * 2 else { return }
+        guard !reorgEmitting, ContinuousClock.now - statusesEmitted >= configuration.statusEvery * 2 else { return }
         await emitStatuses()
     }
 

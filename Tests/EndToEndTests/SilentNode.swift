@@ -2,12 +2,13 @@ import Foundation
 import Glibc
 
 /// A hostile "node" on loopback TCP that accepts connections and then never answers
-/// (`.silent`), or answers a byte at a time, one byte a second, forever (`.trickle`): what a
+/// (`.silent`), or answers a byte at a time, one byte a second, forever (`.trickle`; with
+/// `.slowBody` the answer's head comes at once and only its body trickles): what a
 /// hung node, a black-holing proxy or a slowloris looks like from the client's side. With
 /// `.echo` it refuses every request with 401 and a body that echoes the request line and
 /// every header back (credentials included), as some misconfigured proxies do.
 final class SilentNode: @unchecked Sendable {
-    enum Mode { case silent, trickle, echo }
+    enum Mode { case silent, trickle, slowBody, echo }
     let port: UInt16
     private let fd: Int32
     private let mode: Mode
@@ -33,7 +34,7 @@ final class SilentNode: @unchecked Sendable {
         fd = sock
         let t = Thread { [self] in acceptLoop() }
         t.start()
-        if mode == .trickle {
+        if mode == .trickle || mode == .slowBody {
             let w = Thread { [self] in trickleLoop() }
             w.start()
         }
@@ -59,17 +60,30 @@ final class SilentNode: @unchecked Sendable {
 
     private func trickleLoop() {
         let text = Array("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":\"".utf8)
-        var i = 0
+        var sent: [Int32: Int] = [:]
         while true {
             sleep(1)
             lock.lock()
             if stopped { lock.unlock(); return }
             let cs = clients
+            for c in cs where sent[c] == nil { sent[c] = 0 }
             lock.unlock()
-            var b = text[min(i, text.count - 1)]
-            if i >= text.count { b = UInt8(ascii: "0") }
-            for c in cs { _ = send(c, &b, 1, Int32(MSG_NOSIGNAL)) }
-            i += 1
+            // Each connection gets the answer from its first byte, one byte a second.
+            for c in cs {
+                if mode == .slowBody, sent[c] == 0 {
+                    // The answer's head at once, then its body a byte a second.
+                    var head = Array(text.prefix(while: { _ in true }))
+                    let end = (text.firstRange(of: Array("\r\n\r\n".utf8))?.upperBound) ?? text.count
+                    head = Array(text[0..<end])
+                    _ = send(c, &head, head.count, Int32(MSG_NOSIGNAL))
+                    sent[c] = end
+                    continue
+                }
+                let k = sent[c] ?? 0
+                var b = k < text.count ? text[k] : UInt8(ascii: "0")
+                _ = send(c, &b, 1, Int32(MSG_NOSIGNAL))
+                sent[c] = k + 1
+            }
         }
     }
 

@@ -36,6 +36,23 @@ final class SilentNodeTests: XCTestCase {
         }
     }
 
+    /// The answer's head at once, its body a byte a second: the body has a deadline of its own.
+    func testAnHTTPNodeWhoseBodyTricklesGoesNodeDown() throws {
+        let bin = try gridtopBinary()
+        let node = try SilentNode(.slowBody)
+        defer { node.stop() }
+        let started = Date()
+        let p = ChildProcess(bin, ["alerts", "--any-contract", "--json", "--chain-id", "1337", "--for", "25s", "--node", node.httpURL])
+        try p.start()
+        let lines = p.waitForLines(1, timeout: 30)
+        let down = Date().timeIntervalSince(started)
+        XCTAssertTrue(lines.contains { $0.contains("\"node-down\"") }, "\(lines) \(p.standardError)")
+        // No node usable in the run: exit 1, and the line names the request that timed out.
+        XCTAssertEqual(p.waitForExit(timeout: 15), 1, p.standardError)
+        XCTAssertTrue(p.standardError.contains("eth_chainId timed out after 10.0 seconds"), p.standardError)
+        print("SilentNodeTests: slow body HTTP: node-down after \(String(format: "%.1f", down)) s; \(p.standardError.split(separator: "\n").last ?? "")")
+    }
+
     func testAlertsStreamsNodeDownForASilentNode() throws {
         let bin = try gridtopBinary()
         let node = try SilentNode(.silent)
