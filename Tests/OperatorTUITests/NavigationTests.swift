@@ -111,7 +111,10 @@ final class NavigationTests: XCTestCase {
 
     func testAcknowledgeShelveCommentUnshelveLeaveAsCommands() {
         var s = ScreenFixtures.state([.alarms], width: 80, height: 24)
-        XCTAssertEqual(keys(&s, [.down, .char("a")]), [.send(OperatorRequest(alarm: 1, action: .acknowledge(comment: nil), by: "operator"))])
+        // #1 is a high-priority alarm: `a` names it and waits for `y`.
+        XCTAssertEqual(keys(&s, [.down, .char("a")]), [])
+        XCTAssertEqual(s.prompt?.kind, .confirm)
+        XCTAssertEqual(keys(&s, [.char("y")]), [.send(OperatorRequest(alarm: 1, action: .acknowledge(comment: nil), by: "operator"))])
         XCTAssertTrue(s.message!.hasPrefix("acknowledge sent"))
         // Shelve: duration then a required reason.
         keys(&s, [.char("s")])
@@ -213,7 +216,7 @@ final class NavigationTests: XCTestCase {
         let box = SnapshotBox()
         box.publish(ScreenFixtures.data())
         let clock = ManualClock(Fixtures.now)
-        let term = FakeTerminal(script: [nil, .char("4"), .down, .char("a"), .char(":")] + "theme nosuch".map { .char($0) } + [.enter, nil, .char("q")])
+        let term = FakeTerminal(script: [nil, .char("4"), .down, .char("a"), .char("y"), .char(":")] + "theme nosuch".map { .char($0) } + [.enter, nil, .char("q")])
         term.onPoll = { _ in clock.t += 0.05 }
         let got = LockedList()
         var options = OperatorOptions(noColor: true, themeSearchPath: [])
