@@ -84,6 +84,22 @@ public enum ShelveDuration: Sendable, Equatable {
         }
     }
 
+    /// A limit or duration as the operator types it: `12h`, `1h30m`, `90s`.
+    public static func text(_ seconds: Int) -> String {
+        var out = ""
+        if seconds / 3600 > 0 { out += "\(seconds / 3600)h" }
+        if seconds % 3600 / 60 > 0 { out += "\(seconds % 3600 / 60)m" }
+        if seconds % 60 > 0 || out.isEmpty { out += "\(seconds % 60)s" }
+        return out
+    }
+
+    /// Why a timed shelve of `seconds` is refused under `limit`, as one line (nil: allowed).
+    /// The TUI and `gridtop alarms shelve --for` say the same.
+    public static func refusal(seconds: Double, limit: Int = maxSeconds) -> String? {
+        guard seconds > Double(limit) else { return nil }
+        return "shelve refused: \(text(Int(seconds.rounded()))) is over the shelve limit; give \(text(limit)) or less"
+    }
+
     public var label: String {
         switch self {
         case .untilCleared: return "until it clears"
@@ -474,7 +490,9 @@ public enum AppReducer {
         case .filterInput(let c):
             if s.list.filter.count < 80 { s.list.filter.append(c) }
         case .filterBackspace:
-            if s.list.filter.isEmpty { s.filterEditing = false } else { s.list.filter.removeLast() }
+            // Backspace on an empty filter stays in filter mode: only Esc (or Enter) leaves it, so
+            // the next key is never taken as a command (`a` would acknowledge).
+            if !s.list.filter.isEmpty { s.list.filter.removeLast() }
         case .filterSubmit:
             s.filterEditing = false
         case .filterCancel:
@@ -889,7 +907,8 @@ public enum AppReducer {
                      question: "ack \(target(a))?", sent: "acknowledge sent: \(label)", &fx)
             }
         case .beginShelve:
-            s.prompt = Prompt(kind: .shelve, alarmID: a.id, key: a.key, label: label, fields: ["1h", ""], field: 1)
+            // Duration first, as the operator guide has it; Enter or Tab goes on to the reason.
+            s.prompt = Prompt(kind: .shelve, alarmID: a.id, key: a.key, label: label, fields: ["", ""], field: 0)
         case .beginComment:
             s.prompt = Prompt(kind: .comment, alarmID: a.id, key: a.key, label: label, fields: [""])
         default:
@@ -936,8 +955,17 @@ public enum AppReducer {
             if let r = p.request { fx.append(.send(r)) }
             s.message = p.sentMessage ?? "sent: \(p.label)"
         case .shelve:
+            if case .seconds(let n)? = ShelveDuration.parse(p.fields[0], limit: Int.max / 4),
+               let refused = ShelveDuration.refusal(seconds: Double(n), limit: s.shelveLimitSeconds) {
+                p.error = refused
+                p.field = 0
+                s.prompt = p
+                return
+            }
             guard let dur = ShelveDuration.parse(p.fields[0], limit: s.shelveLimitSeconds) else {
-                p.error = "duration: 30m, 2h, 1h30m (at most \(Format.age(seconds: Double(s.shelveLimitSeconds)))) or once"
+                p.error = p.fields[0].trimmingCharacters(in: " ").isEmpty
+                    ? "type a duration: 30m, 2h, 1h30m (at most \(ShelveDuration.text(s.shelveLimitSeconds))) or once"
+                    : "duration: 30m, 2h, 1h30m (at most \(ShelveDuration.text(s.shelveLimitSeconds))) or once"
                 p.field = 0
                 s.prompt = p
                 return
@@ -990,7 +1018,7 @@ public enum AppReducer {
             if let id = findAsset(arg, in: s) {
                 push(&s, .asset(id))
             } else {
-                s.message = "no asset named \(SafeText.sanitize(arg, limit: 40))"
+                s.message = "no asset named \(SafeText.sanitize(arg, limit: 40)): give its code, name or a unique prefix (Tab)"
             }
         case "theme":
             guard !arg.isEmpty else {
@@ -1021,14 +1049,23 @@ public enum AppReducer {
         return out
     }
 
-    /// Exact name (case-insensitive), then a unique prefix, then a 0x id.
+    /// An asset by what the operator knows of it: its code (`TX-0009`, the id is derived from it),
+    /// its exact name (case-insensitive), a unique prefix of the name, a unique word of the name
+    /// or a prefix of one (`TX-00` when only one name has it), or a 0x id.
     static func findAsset(_ name: String, in s: AppState) -> AssetID? {
         let all = assetNames(s)
+        let known = Set(all.map(\.1))
+        for code in [name, name.uppercased()] where known.contains(Bytes32.asset(code: code)) { return Bytes32.asset(code: code) }
         let q = name.lowercased()
         if let hit = all.first(where: { $0.0.lowercased() == q }) { return hit.1 }
         let pre = all.filter { $0.0.lowercased().hasPrefix(q) }
         if pre.count == 1 { return pre[0].1 }
         if q.hasPrefix("0x"), let id = try? Bytes32(hex: q) { return id }
+        func words(_ n: String) -> [Substring] { n.lowercased().split(whereSeparator: { $0 == " " || $0 == "/" || $0 == "," }) }
+        let word = all.filter { words($0.0).contains { $0 == q } }
+        if word.count == 1 { return word[0].1 }
+        let wordPrefix = all.filter { words($0.0).contains { $0.hasPrefix(q) } }
+        if wordPrefix.count == 1 { return wordPrefix[0].1 }
         return nil
     }
 
@@ -1052,6 +1089,15 @@ public enum AppReducer {
         }
         let p = prefix.lowercased()
         let hits = candidates.filter { $0.lowercased().hasPrefix(p) }
+        if hits.isEmpty, word == "asset", !p.isEmpty {
+            // A code or a word of the name (`TX-00`): list the names that have it; one is filled in.
+            let byWord = candidates.filter { $0.lowercased().split(separator: " ").contains { $0.hasPrefix(p) } }
+            if byWord.count == 1 { s.commandLine = lead + byWord[0]; s.message = nil; return }
+            if !byWord.isEmpty {
+                s.message = byWord.prefix(8).joined(separator: " · ") + (byWord.count > 8 ? " … (\(byWord.count))" : "")
+                return
+            }
+        }
         guard !hits.isEmpty else { s.message = "no completion"; return }
         if hits.count == 1 {
             s.commandLine = lead + hits[0] + (hasSpace ? "" : (["asset", "block", "theme"].contains(hits[0]) ? " " : ""))

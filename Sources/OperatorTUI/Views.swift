@@ -938,8 +938,7 @@ enum PromptView {
         if let e = p.error {
             buf.put(c.options.warnMark + " " + e, x: x0 + 2, y: y, role: .warn, maxWidth: w - 4)
         } else if p.kind == .shelve {
-            let l = c.state.shelveLimitSeconds
-            let limit = l % 3600 == 0 ? "\(l / 3600)h" : Format.age(seconds: Double(l))
+            let limit = ShelveDuration.text(c.state.shelveLimitSeconds)
             buf.put("duration: 30m, 2h, 1h30m (max \(limit)) or once (until it clears)", x: x0 + 2, y: y, role: .header, maxWidth: w - 4)
         }
         buf.put("Enter confirm  Tab next field  Esc cancel", x: x0 + 2, y: y0 + h - 1, role: .header, maxWidth: w - 4)

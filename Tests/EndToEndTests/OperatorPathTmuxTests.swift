@@ -220,9 +220,7 @@ final class OperatorPathTmuxTests: XCTestCase {
         s.send("s")
         let prompt = s.waitFor(timeout: 10) { $0.contains("SHELVE") && $0.contains("duration") && $0.contains("reason") }
         XCTAssertTrue(prompt.ok, "s did not open the shelve prompt:\n\(prompt.screen)")
-        s.send("Tab")  // to the duration field (it starts on the reason)
-        s.send("BSpace", "BSpace", "BSpace")
-        s.type("30m")
+        s.type("30m")  // the prompt opens on the duration (operator guide)
         s.send("Tab")
         s.type(reason)
         let typed = s.waitFor(timeout: 10) { $0.contains("30m") && $0.contains(reason) }
