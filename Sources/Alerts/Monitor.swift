@@ -583,7 +583,7 @@ public struct Monitor: Sendable {
             let stage = topology[m.asset]?.stage
             let c = AlarmCondition(
                 kind: .conflictingReading, asset: m.asset, assetName: name, stage: stage, interval: m.intervalStart,
-                message: "two readings for interval \(m.intervalStart): \(first.reading.importWh)/\(first.reading.exportWh) Wh kept, \(m.importWh)/\(m.exportWh) Wh in block \(origin.blockNumber) rejected",
+                message: "two readings for interval \(UTCTime.minuteText(m.intervalStart)): \(first.reading.importWh)/\(first.reading.exportWh) Wh kept, \(m.importWh)/\(m.exportWh) Wh in block \(origin.blockNumber) rejected",
                 origin: origin)
             if let t = raise(c, now: now) { out.append(t) }
         }
@@ -732,7 +732,7 @@ public struct Monitor: Sendable {
         let a = topology[asset]
         let metered = worst.side == .sold ? "exported" : "imported"
         let top = worst.transfers.first
-        var msg = "\(worst.side.rawValue) \(worst.claimedWh) Wh in interval \(worst.interval) but its meter \(metered) \(worst.meteredWh ?? 0) Wh"
+        var msg = "\(worst.side.rawValue) \(worst.claimedWh) Wh in interval \(UTCTime.minuteText(worst.interval)) but its meter \(metered) \(worst.meteredWh ?? 0) Wh"
             + " (\(worst.excessWh) Wh beyond; \(worst.transfers.count) transfer\(worst.transfers.count == 1 ? "" : "s")"
         if let top, let o = top.origin {
             msg += ", largest \(top.transfer.wh) Wh in block \(o.blockNumber) tx \(o.transactionHash.short)"
@@ -796,7 +796,7 @@ public struct Monitor: Sendable {
         for (asset, last, _) in stale {
             let a = topology[asset]
             let c = AlarmCondition(kind: .staleMeter, asset: asset, assetName: a?.name ?? asset.short, stage: a?.stage,
-                                   interval: last, message: "no reading since interval \(last) (\((t - last) / UInt64(intervalSeconds)) intervals)")
+                                   interval: last, message: "no reading since interval \(UTCTime.minuteText(last)) (\((t - last) / UInt64(intervalSeconds)) intervals)")
             if let tr = raise(c, now: now) { out.append(tr) }
         }
         return out

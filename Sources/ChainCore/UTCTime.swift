@@ -18,4 +18,12 @@ public enum UTCTime {
         let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
         return (y, m, d, Int(secs / 3600), Int(secs % 3600 / 60), Int(secs % 60))
     }
+
+    /// A time an operator reads, to the minute: `2026-11-20 14:30 UTC` (alarm messages say this,
+    /// never the unix number; the alarm's JSON keeps the number in its own field).
+    public static func minuteText(_ unix: UInt64) -> String {
+        let c = civil(Int64(clamping: unix))
+        func p2(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(c.year)-\(p2(c.month))-\(p2(c.day)) \(p2(c.hour)):\(p2(c.minute)) UTC"
+    }
 }

@@ -84,6 +84,22 @@ public enum ShelveDuration: Sendable, Equatable {
         }
     }
 
+    /// A limit or duration as the operator types it: `12h`, `1h30m`, `90s`.
+    public static func text(_ seconds: Int) -> String {
+        var out = ""
+        if seconds / 3600 > 0 { out += "\(seconds / 3600)h" }
+        if seconds % 3600 / 60 > 0 { out += "\(seconds % 3600 / 60)m" }
+        if seconds % 60 > 0 || out.isEmpty { out += "\(seconds % 60)s" }
+        return out
+    }
+
+    /// Why a timed shelve of `seconds` is refused under `limit`, as one line (nil: allowed).
+    /// The TUI and `gridtop alarms shelve --for` say the same.
+    public static func refusal(seconds: Double, limit: Int = maxSeconds) -> String? {
+        guard seconds > Double(limit) else { return nil }
+        return "shelve refused: \(text(Int(seconds.rounded()))) is over the shelve limit; give \(text(limit)) or less"
+    }
+
     public var label: String {
         switch self {
         case .untilCleared: return "until it clears"
@@ -152,11 +168,27 @@ public enum Location: Sendable, Equatable, Hashable {
     }
 }
 
+/// What a row is, independent of where it stands in the list: the cursor follows
+/// this, not the row number, across new rows, sorting, filtering and resizes.
+public enum RowID: Sendable, Equatable, Hashable {
+    case alarm(Int)
+    case asset(AssetID)
+    case block(Bytes32)
+    /// A grid event by the transaction and log that carry it.
+    case event(Bytes32, UInt32)
+    /// A node by its (configured) name.
+    case node(String)
+}
+
 /// Selection and filter of one list.
 public struct ListState: Sendable, Equatable {
     public var selected = 0
     public var filter = ""
-    public init(selected: Int = 0, filter: String = "") { self.selected = selected; self.filter = filter }
+    /// The selected row's identity; nil until the list has been shown with a row.
+    public var anchor: RowID?
+    public init(selected: Int = 0, filter: String = "", anchor: RowID? = nil) {
+        self.selected = selected; self.filter = filter; self.anchor = anchor
+    }
 }
 
 /// How the Alarms view is sorted.
@@ -166,7 +198,8 @@ public enum AlarmSort: String, Sendable, Equatable, CaseIterable {
 
 /// An open prompt for an alarm action.
 public struct Prompt: Sendable, Equatable {
-    public enum Kind: Sendable, Equatable { case shelve, comment }
+    /// `confirm`: a yes/no question before `request` is sent (`y` sends, `n` or Esc cancels).
+    public enum Kind: Sendable, Equatable { case shelve, comment, confirm }
     public var kind: Kind
     public var alarmID: Int
     public var key: AlarmKey
@@ -176,8 +209,19 @@ public struct Prompt: Sendable, Equatable {
     public var fields: [String]
     public var field = 0
     public var error: String?
+    /// confirm: what `y` sends, and the question naming its target (`ack #17 suspected theft TX-0004?`).
+    public var request: OperatorRequest?
+    public var question: String?
+    /// confirm: the status line once sent.
+    public var sentMessage: String?
 
-    public var fieldNames: [String] { kind == .shelve ? ["duration", "reason"] : ["comment"] }
+    public var fieldNames: [String] {
+        switch kind {
+        case .shelve: return ["duration", "reason"]
+        case .comment: return ["comment"]
+        case .confirm: return []
+        }
+    }
 }
 
 /// What the reducer asks the app loop to do (bubbletea's commands): returned by
@@ -283,6 +327,9 @@ public struct AppState: Sendable, Equatable {
     public internal(set) var rows = Rows()
     var rowsKey: RowsKey?
     var dataVersion = 0
+    /// Wall clock when the current list's rows last changed (a row came, went or moved):
+    /// an action within `AppReducer.recentChangeSeconds` of it asks to confirm its target.
+    public internal(set) var listChangedAt: Double?
 
     public init(width: Int, height: Int, now: Double = 0, readOnly: Bool = false) {
         self.width = width; self.height = height; self.now = now; self.readOnly = readOnly
@@ -310,6 +357,8 @@ public struct Rows: Sendable, Equatable {
     /// (transaction index, event index) in the block's detail.
     public var events: [EventRef] = []
     public var nodes: [Int] = []
+    /// The identity of every row, in order (what the cursor follows).
+    public var ids: [RowID] = []
     /// Total before filtering.
     public var unfiltered = 0
     public var count: Int { max(alarms.count, grid.count, blocks.count, events.count, nodes.count) }
@@ -346,6 +395,10 @@ public enum AppReducer {
         apply(&s, action, &effects)
         refreshRows(&s)
         clampSelection(&s)
+        if s.rows.ids.indices.contains(s.list.selected) {
+            let id = s.rows.ids[s.list.selected]
+            if s.list.anchor != id { s.list.anchor = id }
+        }
         return effects
     }
 
@@ -436,9 +489,10 @@ public enum AppReducer {
             s.message = nil
         case .filterInput(let c):
             if s.list.filter.count < 80 { s.list.filter.append(c) }
-            s.list.selected = 0
         case .filterBackspace:
-            if s.list.filter.isEmpty { s.filterEditing = false } else { s.list.filter.removeLast() }
+            // Backspace on an empty filter stays in filter mode: only Esc (or Enter) leaves it, so
+            // the next key is never taken as a command (`a` would acknowledge).
+            if !s.list.filter.isEmpty { s.list.filter.removeLast() }
         case .filterSubmit:
             s.filterEditing = false
         case .filterCancel:
@@ -457,16 +511,16 @@ public enum AppReducer {
         case .acknowledge, .beginShelve, .beginComment, .unshelve:
             alarmAction(&s, action, &fx)
         case .promptInput(let c):
-            guard var p = s.prompt else { return }
+            guard var p = s.prompt, p.fields.indices.contains(p.field) else { return }
             if p.fields[p.field].count < 200 { p.fields[p.field].append(c) }
             p.error = nil
             s.prompt = p
         case .promptBackspace:
-            guard var p = s.prompt else { return }
+            guard var p = s.prompt, p.fields.indices.contains(p.field) else { return }
             if !p.fields[p.field].isEmpty { p.fields[p.field].removeLast() } else if p.field > 0 { p.field -= 1 }
             s.prompt = p
         case .promptNextField:
-            guard var p = s.prompt else { return }
+            guard var p = s.prompt, p.fields.indices.contains(p.field) else { return }
             p.field = (p.field + 1) % p.fields.count
             s.prompt = p
         case .promptCancel:
@@ -527,8 +581,81 @@ public enum AppReducer {
         let key = RowsKey(location: s.location, filter: s.list.filter, sort: s.alarmSort, reversed: s.alarmSortReversed,
                           showHidden: s.showHidden, dataVersion: s.dataVersion)
         if key == s.rowsKey { return }
+        let samePlace = s.rowsKey?.location == key.location
+        // Only new data moves rows under the operator; their own sort, filter or toggle does not count.
+        var dataOnly = s.rowsKey
+        dataOnly?.dataVersion = key.dataVersion
+        let byData = dataOnly == key
         s.rowsKey = key
+        let old = s.rows
         s.rows = computeRows(s)
+        if !samePlace {
+            s.listChangedAt = nil
+        } else if byData, old.ids != s.rows.ids {
+            s.listChangedAt = s.now
+        }
+        follow(&s, old: samePlace ? old : nil)
+    }
+
+    /// Puts the cursor back on the selected item (by identity) after the rows changed; when the
+    /// item has left the list, on its nearest neighbour that is still there (the next row, else
+    /// the previous), and says so on the status line.
+    static func follow(_ s: inout AppState, old: Rows?) {
+        guard let anchor = s.list.anchor, !s.rows.ids.isEmpty || old != nil else { return }
+        if s.rows.ids.indices.contains(s.list.selected), s.rows.ids[s.list.selected] == anchor { return }
+        if let i = s.rows.ids.firstIndex(of: anchor) {
+            s.list.selected = i
+            return
+        }
+        var target: Int?
+        if let old, let at = old.ids.firstIndex(of: anchor) {
+            var position: [RowID: Int] = [:]
+            position.reserveCapacity(s.rows.ids.count)
+            for (i, id) in s.rows.ids.enumerated() where position[id] == nil { position[id] = i }
+            for id in old.ids[(at + 1)...] { if let i = position[id] { target = i; break } }
+            if target == nil { for id in old.ids[..<at].reversed() { if let i = position[id] { target = i; break } } }
+        }
+        let gone = describe(anchor, old: old ?? Rows(), s)
+        if let t = target {
+            s.list.selected = t
+            s.list.anchor = s.rows.ids[t]
+            s.message = "\(gone) left the list; cursor on the next: \(describe(s.rows.ids[t], old: s.rows, s))"
+        } else if s.rows.ids.isEmpty {
+            // Kept: when the filter is cleared or the item returns, the cursor is on it again.
+            s.list.selected = 0
+        } else {
+            s.list.selected = min(max(0, s.list.selected), s.rows.ids.count - 1)
+            s.list.anchor = s.rows.ids[s.list.selected]
+            s.message = "\(gone) left the list; cursor on \(describe(s.list.anchor!, old: s.rows, s))"
+        }
+    }
+
+    /// How the operator knows a row: `alarm #17 suspected theft TX-0004`, `block #131`, `node validator-2`.
+    static func describe(_ id: RowID, old: Rows, _ s: AppState) -> String {
+        switch id {
+        case .alarm(let n):
+            if let a = old.alarms.first(where: { $0.id == n }) ?? s.data?.allAlarms.first(where: { $0.id == n }) {
+                return "alarm " + target(a)
+            }
+            return "alarm #\(n)"
+        case .asset(let a):
+            if let n = s.data?.grid?[a]?.name { return "asset " + SafeText.sanitize(n, limit: 40) }
+            return "asset " + String(a.hex.prefix(10))
+        case .block(let h):
+            if let b = old.blocks.first(where: { $0.hash == h }) ?? s.data?.snapshot.recentBlocks.first(where: { $0.hash == h }) {
+                return "block #\(b.number)"
+            }
+            return "block " + String(h.hex.prefix(10))
+        case .event(_, let log):
+            return "event (log \(log))"
+        case .node(let n):
+            return "node " + SafeText.sanitize(n, limit: 40)
+        }
+    }
+
+    /// An alarm as its confirmation names it: `#17 suspected theft TX-0004`.
+    static func target(_ a: Alarm) -> String {
+        "#\(a.id) " + Vocabulary.kindLabel(a.kind) + " " + SafeText.sanitize(a.assetName, limit: 40)
     }
 
     static func matches(_ filter: String, _ fields: [String]) -> Bool {
@@ -594,7 +721,25 @@ public enum AppReducer {
                                         SafeText.sanitize(n.clientVersion ?? "")])
             }
         }
+        r.ids = rowIDs(r, s.location, d)
         return r
+    }
+
+    /// The identities of the rows, in their order.
+    static func rowIDs(_ r: Rows, _ l: Location, _ d: ScreenData) -> [RowID] {
+        switch l {
+        case .overview: return []
+        case .alarms, .asset: return r.alarms.map { .alarm($0.id) }
+        case .grid: return r.grid.map { .asset($0) }
+        case .blocks: return r.blocks.map { .block($0.hash) }
+        case .block(let n, _):
+            guard let detail = d.blocks[n] else { return [] }
+            return r.events.map { ref in
+                let e = detail.transactions[ref.tx].events[ref.event]
+                return .event(e.origin.transactionHash, e.origin.logIndex)
+            }
+        case .consensus: return r.nodes.map { .node(d.snapshot.nodes[$0].name) }
+        }
     }
 
     static func alarmFields(_ a: Alarm) -> [String] {
@@ -752,37 +897,75 @@ public enum AppReducer {
             s.message = "select an alarm first (4 or :alarms)"
             return
         }
-        let label = Vocabulary.priorityMark(a.priority) + " " + Vocabulary.kindLabel(a.kind) + " "
-            + SafeText.sanitize(a.assetName, limit: 40)
+        let label = Vocabulary.priorityMark(a.priority) + " " + target(a)
         switch action {
         case .acknowledge:
             if a.acknowledged {
                 s.message = "already acknowledged: \(label)"
             } else {
-                fx.append(.send(OperatorRequest(alarm: a.id, action: .acknowledge(comment: nil), by: s.operatorName)))
-                s.message = "acknowledge sent: \(label)"
+                send(&s, OperatorRequest(alarm: a.id, action: .acknowledge(comment: nil), by: s.operatorName), alarm: a,
+                     question: "ack \(target(a))?", sent: "acknowledge sent: \(label)", &fx)
             }
         case .beginShelve:
-            s.prompt = Prompt(kind: .shelve, alarmID: a.id, key: a.key, label: label, fields: ["1h", ""], field: 1)
+            // Duration first, as the operator guide has it; Enter or Tab goes on to the reason.
+            s.prompt = Prompt(kind: .shelve, alarmID: a.id, key: a.key, label: label, fields: ["", ""], field: 0)
         case .beginComment:
             s.prompt = Prompt(kind: .comment, alarmID: a.id, key: a.key, label: label, fields: [""])
         default:
             if s.data?.annotations[a.id]?.isShelved == true || s.showHidden {
-                fx.append(.send(OperatorRequest(alarm: a.id, action: .unshelve(reason: nil), by: s.operatorName)))
-                s.message = "unshelve sent: \(label)"
+                send(&s, OperatorRequest(alarm: a.id, action: .unshelve(reason: nil), by: s.operatorName), alarm: a,
+                     question: "unshelve \(target(a))?", sent: "unshelve sent: \(label)", &fx)
             } else {
                 s.message = "not shelved: \(label)"
             }
         }
     }
 
+    /// Seconds after the list changed during which every action asks to confirm its target.
+    public static let recentChangeSeconds = 2.0
+
+    /// True when an action on `a` must name its target and wait for `y`: a priority-1/2
+    /// (critical, high) alarm, or a list that changed in the last `recentChangeSeconds`.
+    static func needsConfirmation(_ s: AppState, _ a: Alarm) -> Bool {
+        if a.priority <= .high { return true }
+        if let t = s.listChangedAt, s.now - t <= recentChangeSeconds { return true }
+        return false
+    }
+
+    /// Sends `request` now, or opens a confirmation naming its target.
+    static func send(_ s: inout AppState, _ request: OperatorRequest, alarm a: Alarm, question: String, sent: String, _ fx: inout [Effect]) {
+        if needsConfirmation(s, a) {
+            var p = Prompt(kind: .confirm, alarmID: a.id, key: a.key, label: Vocabulary.priorityMark(a.priority) + " " + target(a), fields: [])
+            p.request = request
+            p.question = question
+            p.sentMessage = sent
+            s.prompt = p
+            s.message = nil
+            return
+        }
+        fx.append(.send(request))
+        s.message = sent
+    }
+
     static func submitPrompt(_ s: inout AppState, _ fx: inout [Effect]) {
         guard var p = s.prompt else { return }
         if s.readOnly { s.prompt = nil; s.message = "read-only: refused"; return }
         switch p.kind {
+        case .confirm:
+            if let r = p.request { fx.append(.send(r)) }
+            s.message = p.sentMessage ?? "sent: \(p.label)"
         case .shelve:
+            if case .seconds(let n)? = ShelveDuration.parse(p.fields[0], limit: Int.max / 4),
+               let refused = ShelveDuration.refusal(seconds: Double(n), limit: s.shelveLimitSeconds) {
+                p.error = refused
+                p.field = 0
+                s.prompt = p
+                return
+            }
             guard let dur = ShelveDuration.parse(p.fields[0], limit: s.shelveLimitSeconds) else {
-                p.error = "duration: 30m, 2h, 1h30m (at most \(Format.age(seconds: Double(s.shelveLimitSeconds)))) or once"
+                p.error = p.fields[0].trimmingCharacters(in: " ").isEmpty
+                    ? "type a duration: 30m, 2h, 1h30m (at most \(ShelveDuration.text(s.shelveLimitSeconds))) or once"
+                    : "duration: 30m, 2h, 1h30m (at most \(ShelveDuration.text(s.shelveLimitSeconds))) or once"
                 p.field = 0
                 s.prompt = p
                 return
@@ -835,7 +1018,7 @@ public enum AppReducer {
             if let id = findAsset(arg, in: s) {
                 push(&s, .asset(id))
             } else {
-                s.message = "no asset named \(SafeText.sanitize(arg, limit: 40))"
+                s.message = "no asset named \(SafeText.sanitize(arg, limit: 40)): give its code, name or a unique prefix (Tab)"
             }
         case "theme":
             guard !arg.isEmpty else {
@@ -866,14 +1049,23 @@ public enum AppReducer {
         return out
     }
 
-    /// Exact name (case-insensitive), then a unique prefix, then a 0x id.
+    /// An asset by what the operator knows of it: its code (`TX-0009`, the id is derived from it),
+    /// its exact name (case-insensitive), a unique prefix of the name, a unique word of the name
+    /// or a prefix of one (`TX-00` when only one name has it), or a 0x id.
     static func findAsset(_ name: String, in s: AppState) -> AssetID? {
         let all = assetNames(s)
+        let known = Set(all.map(\.1))
+        for code in [name, name.uppercased()] where known.contains(Bytes32.asset(code: code)) { return Bytes32.asset(code: code) }
         let q = name.lowercased()
         if let hit = all.first(where: { $0.0.lowercased() == q }) { return hit.1 }
         let pre = all.filter { $0.0.lowercased().hasPrefix(q) }
         if pre.count == 1 { return pre[0].1 }
         if q.hasPrefix("0x"), let id = try? Bytes32(hex: q) { return id }
+        func words(_ n: String) -> [Substring] { n.lowercased().split(whereSeparator: { $0 == " " || $0 == "/" || $0 == "," }) }
+        let word = all.filter { words($0.0).contains { $0 == q } }
+        if word.count == 1 { return word[0].1 }
+        let wordPrefix = all.filter { words($0.0).contains { $0.hasPrefix(q) } }
+        if wordPrefix.count == 1 { return wordPrefix[0].1 }
         return nil
     }
 
@@ -897,6 +1089,15 @@ public enum AppReducer {
         }
         let p = prefix.lowercased()
         let hits = candidates.filter { $0.lowercased().hasPrefix(p) }
+        if hits.isEmpty, word == "asset", !p.isEmpty {
+            // A code or a word of the name (`TX-00`): list the names that have it; one is filled in.
+            let byWord = candidates.filter { $0.lowercased().split(separator: " ").contains { $0.hasPrefix(p) } }
+            if byWord.count == 1 { s.commandLine = lead + byWord[0]; s.message = nil; return }
+            if !byWord.isEmpty {
+                s.message = byWord.prefix(8).joined(separator: " · ") + (byWord.count > 8 ? " … (\(byWord.count))" : "")
+                return
+            }
+        }
         guard !hits.isEmpty else { s.message = "no completion"; return }
         if hits.count == 1 {
             s.commandLine = lead + hits[0] + (hasSpace ? "" : (["asset", "block", "theme"].contains(hits[0]) ? " " : ""))
@@ -925,6 +1126,13 @@ public enum AppReducer {
             case .backspace: return .commandBackspace
             case .tab: return .commandComplete
             case .char(let c): return .commandInput(c)
+            default: return nil
+            }
+        }
+        if s.prompt?.kind == .confirm {
+            switch key {
+            case .char("y"), .char("Y"): return .promptSubmit
+            case .char("n"), .char("N"), .escape: return .promptCancel
             default: return nil
             }
         }

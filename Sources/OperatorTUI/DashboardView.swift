@@ -124,17 +124,21 @@ public enum DashboardView {
         buf.fill(x: 0, y: 0, count: c.width, role: .header)
         var right = c.width
         if s.simulated {
-            let marker = c.options.glyphs == .unicode ? " ◆ SIMULATED NETWORK ◆ " : " ** SIMULATED NETWORK ** "
+            // Narrow: a shorter marker, so the clock keeps its place.
+            let word = c.width < 100 ? "SIMULATED" : "SIMULATED NETWORK"
+            let marker = c.options.glyphs == .unicode ? " ◆ \(word) ◆ " : " ** \(word) ** "
             right -= DisplayWidth.of(marker)
             buf.put(marker, x: right, y: 0, role: .simulated)
             right -= 1
         }
         var segments: [(text: String, role: StyleRole, priority: Int)] = []
         segments.append(("gridtop", .title, 0))
-        if let site = s.site, !site.isEmpty { segments.append((SafeText.sanitize(site, limit: 32), .title, 2)) }
+        if let site = s.site, !site.isEmpty { segments.append((SafeText.sanitize(site, limit: 32), .title, 3)) }
         // Standing conditions (e.g. --any-contract, every node on the wrong chain) are never dropped.
         for b in s.banners { segments.append((" \(c.options.warnMark) " + SafeText.sanitize(b) + " ", .banner, 0)) }
-        segments.append(("chain " + (s.chainId.map { String($0) } ?? "?"), .header, 2))
+        // Dropped first when narrow: the chain id (it never changes), then the node count, the
+        // untrusted count (both in the Consensus view too), the site; the clock and the head stay.
+        segments.append(("chain " + (s.chainId.map { String($0) } ?? "?"), .header, 6))
         if let head = s.head {
             let age = c.now - (s.headSeenAt ?? Double(head.timestamp))
             segments.append(("head #\(head.number) \(Format.age(seconds: age)) ago", .header, 1))
@@ -142,15 +146,15 @@ public enum DashboardView {
             segments.append(("head none yet", .warn, 1))
         }
         let connected = s.nodes.filter { $0.connection == .connected }.count
-        segments.append(("nodes \(connected)/\(s.nodes.count)", connected < s.nodes.count || s.nodes.isEmpty ? .warn : .header, 2))
+        segments.append(("nodes \(connected)/\(s.nodes.count)", connected < s.nodes.count || s.nodes.isEmpty ? .warn : .header, 5))
         let bad = s.nodes.filter { $0.trust == .divergent || $0.trust == .untrusted }.count
-        if bad > 0 { segments.append(("\(c.options.warnMark) \(bad) untrusted", .warn, 3)) }
+        if bad > 0 { segments.append(("\(c.options.warnMark) \(bad) untrusted", .warn, 4)) }
         let wall = Int64(c.now.rounded(.down))
         if let z = c.options.clockZone {
             let (offset, name) = z.offset(at: wall)
-            segments.append((Format.time(wall + Int64(offset), seconds: true) + " " + name, .header, 4))
+            segments.append((Format.time(wall + Int64(offset), seconds: true) + " " + name, .header, 1))
         } else {
-            segments.append((Format.time(wall, seconds: true) + " UTC", .header, 4))
+            segments.append((Format.time(wall, seconds: true) + " UTC", .header, 1))
         }
 
         let gap = 2

@@ -915,6 +915,7 @@ enum HelpView {
 
 enum PromptView {
     static func render(_ p: Prompt, _ c: ViewContext, into buf: inout CellBuffer) {
+        if p.kind == .confirm { return renderConfirm(p, c, into: &buf) }
         let w = min(c.width - 4, 76)
         let h = p.kind == .shelve ? 7 : 6
         let x0 = (c.width - w) / 2
@@ -937,8 +938,20 @@ enum PromptView {
         if let e = p.error {
             buf.put(c.options.warnMark + " " + e, x: x0 + 2, y: y, role: .warn, maxWidth: w - 4)
         } else if p.kind == .shelve {
-            buf.put("duration: 30m, 2h, 1h30m (max 12h) or once (until it clears)", x: x0 + 2, y: y, role: .header, maxWidth: w - 4)
+            let limit = ShelveDuration.text(c.state.shelveLimitSeconds)
+            buf.put("duration: 30m, 2h, 1h30m (max \(limit)) or once (until it clears)", x: x0 + 2, y: y, role: .header, maxWidth: w - 4)
         }
         buf.put("Enter confirm  Tab next field  Esc cancel", x: x0 + 2, y: y0 + h - 1, role: .header, maxWidth: w - 4)
+    }
+
+    /// The yes/no question that names an action's target: `ack #17 suspected theft TX-0004?`.
+    static func renderConfirm(_ p: Prompt, _ c: ViewContext, into buf: inout CellBuffer) {
+        let w = min(c.width - 4, 76), h = 5
+        let x0 = (c.width - w) / 2
+        let y0 = max(2, (c.height - h) / 2)
+        for r in 0..<h { buf.fill(x: x0, y: y0 + r, count: w, role: .header) }
+        buf.put("CONFIRM  " + p.label, x: x0 + 2, y: y0, role: .title, maxWidth: w - 4)
+        buf.put(p.question ?? "send?", x: x0 + 2, y: y0 + 2, role: .warn, maxWidth: w - 4)
+        buf.put("y yes  n / Esc no", x: x0 + 2, y: y0 + h - 1, role: .header, maxWidth: w - 4)
     }
 }

@@ -4,6 +4,7 @@ import ArgumentParser
 import ChainCore
 import ControlRoom
 import Foundation
+import OperatorTUI
 
 /// `gridtop alarms …`: the alarm journal from the command line (list, acknowledge, shelve, export, KPIs).
 struct AlarmsCommand: ParsableCommand {
@@ -150,12 +151,18 @@ struct AlarmsCommand: ParsableCommand {
         @Option(help: "Why (required).") var reason: String
         @OptionGroup var who: OperatorOptions
         @OptionGroup var journal: JournalOptions
+        @OptionGroup var config: ConfigFileOption
 
         func validate() throws {
             guard (duration != nil) != oneShot else { throw ValidationError("give either --for DURATION or --one-shot") }
             if let d = duration, d.duration <= .zero { throw ValidationError("--for must be a positive duration such as 30m or 8h") }
         }
         func run() throws {
+            // One shelve limit for the TUI and here: the config's shelve_limit, default one 12-hour shift.
+            if let d = duration {
+                let limit = try config.load().shelveLimitSeconds ?? ShelveDuration.maxSeconds
+                if let refused = ShelveDuration.refusal(seconds: d.duration.seconds, limit: limit) { throw RefusedAction(description: refused) }
+            }
             let now = Date().timeIntervalSince1970
             let action: OperatorAction = oneShot ? .shelve(.oneShot, until: nil, reason: reason)
                 : .shelve(.timed, until: now + duration!.duration.seconds, reason: reason)

@@ -283,7 +283,20 @@ final class AlarmsCommandTests: XCTestCase {
         XCTAssertTrue(r.err.contains("already acknowledged"), r.err)
         r = try run(bin, ["alarms", "shelve", "1", "--for", "2h", "--operator", "ana"] + db)
         XCTAssertNotEqual(r.status, 0, "a reason is required")
-        r = try run(bin, ["alarms", "shelve", "1", "--for", "2h", "--reason", "crew on site", "--operator", "ana"] + db)
+        // One shelve limit for the TUI and here: the config's shelve_limit, default 12 h.
+        let empty = temporaryPath("empty.toml"), two = temporaryPath("two.toml")
+        for (f, text) in [(empty, ""), (two, "shelve_limit = \"2h\"\n")] {
+            try FileManager.default.createDirectory(atPath: (f as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try text.write(toFile: f, atomically: true, encoding: .utf8)
+        }
+        r = try run(bin, ["alarms", "shelve", "1", "--for", "20h", "--reason", "crew on site", "--operator", "ana", "--config", empty] + db)
+        XCTAssertEqual(r.status, 1, r.err)
+        XCTAssertEqual(r.err, "Error: shelve refused: 20h is over the shelve limit; give 12h or less\n")
+        r = try run(bin, ["alarms", "shelve", "1", "--for", "3h", "--reason", "crew on site", "--operator", "ana", "--config", two] + db)
+        XCTAssertEqual(r.status, 1, r.err)
+        XCTAssertTrue(r.err.contains("give 2h or less"), r.err)
+        XCTAssertEqual(try j.entries().map(\.transition.event), [.raised, .acknowledged], "nothing journalled when refused")
+        r = try run(bin, ["alarms", "shelve", "1", "--for", "2h", "--reason", "crew on site", "--operator", "ana", "--config", two] + db)
         XCTAssertEqual(r.status, 0, r.err)
         let shelf = try j.entries().last!.transition
         XCTAssertEqual(shelf.event, .shelved)

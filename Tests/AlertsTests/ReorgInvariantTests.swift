@@ -212,6 +212,8 @@ final class ReorgInvariantTests: XCTestCase {
         feed.extend([Block(number: 12, events: liar, salt: 1)])
         feed.extend([Block(number: 13, events: Self.readings(10) + Self.readings(11), salt: 1)])
         XCTAssertTrue(feed.m.book[AlarmKey(kind: .conflictingReading, asset: Self.t2)]?.active ?? false)
+        let msg = feed.m.book[AlarmKey(kind: .conflictingReading, asset: Self.t2)]?.message ?? ""
+        XCTAssertTrue(msg.hasPrefix("two readings for interval \(UTCTime.minuteText(10 * 900)): "), msg)
         // The block with the inflated copy is orphaned; the new branch carries only honest readings.
         feed.reorg(to: [Block(number: 12, events: [], salt: 2), Block(number: 13, events: Self.readings(10) + Self.readings(11), salt: 2),
                         Block(number: 14, events: Self.readings(12), salt: 2)])

@@ -76,6 +76,10 @@ final class StartupJudgementTests: XCTestCase {
         let stale = try XCTUnwrap(m.book[key(.staleMeter, c3)], "C-3 went silent: \(m.book.alarms.values.map { "\($0.kind) \($0.assetName)" })")
         let theft = try XCTUnwrap(m.book[key(.suspectedTheft, tx1)], "TX-1 loses energy: \(m.book.alarms.values.map { "\($0.kind) \($0.assetName)" })")
         XCTAssertTrue(stale.active && theft.active)
+        // A time the operator reads, not a unix number (the alarm's interval field keeps the number).
+        let since = try XCTUnwrap(stale.interval)
+        XCTAssertTrue(stale.message.hasPrefix("no reading since interval \(UTCTime.minuteText(since)) ("), stale.message)
+        XCTAssertFalse(stale.message.contains(String(since)), stale.message)
         journal += try m.perform(.acknowledge(comment: "crew on the way"), on: stale.id, by: "ana", now: now)
         journal += try m.perform(.shelve(.timed, until: now + 86_400, reason: "field check tonight"), on: theft.id, by: "ana", now: now)
         journal += try m.perform(.comment("seal photographed"), on: theft.id, by: "bo", now: now)

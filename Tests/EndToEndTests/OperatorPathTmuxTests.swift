@@ -84,7 +84,12 @@ final class OperatorPathTmuxTests: XCTestCase {
         // The name has the room it needs at 80 columns (no "Transformer T…").
         XCTAssertTrue(row.contains(demo.transformerName), "row \(row) does not name \(demo.transformerName)")
 
+        // A high-priority alarm: `a` asks, naming it; `y` sends.
         demo.session.send("a")
+        let asked = demo.session.waitFor(timeout: 10) { $0.contains("CONFIRM") && $0.contains("? ") && $0.contains("suspected theft") }
+        XCTAssertTrue(asked.ok, "no confirmation naming the theft alarm:\n\(asked.screen)")
+        XCTAssertNotNil(Self.lines(asked.screen).first { $0.contains("ack #") && $0.contains("suspected theft") }, asked.screen)
+        demo.session.send("y")
         let acked = demo.session.waitFor(timeout: 10) { screen in
             guard let r = OperatorPathTmuxTests.line(screen, containing: "theft"), r.hasPrefix("▶") else { return false }
             return r.contains("ack") && !r.contains("UNACK")
@@ -100,6 +105,63 @@ final class OperatorPathTmuxTests: XCTestCase {
         // (The latest transition may be a later one, e.g. an inhibition ending; the acknowledgement stays.)
         XCTAssertNotNil(theft["acknowledgedAt"]?.stringValue, theft.serialized())
         XCTAssertTrue(demo.transformerName.hasPrefix(theft["assetName"]?.stringValue ?? "-"), theft.serialized())
+    }
+
+    // MARK: the cursor stays on the alarm the operator chose
+
+    /// Stale-meter alarms keep arriving (one meter falls silent every few seconds), each sorting
+    /// above the older ones; the cursor sits on the oldest; `a` must acknowledge that one.
+    func testAcknowledgeTheSelectedAlarmWhileNewOnesArrive() throws {
+        let meters = ["C-00042", "C-00100", "C-00150", "C-00200", "C-00250", "C-00300", "C-00350", "C-00400"]
+        let incidents = meters.enumerated().flatMap { i, m in ["--incident", "silent:target=\(m)@\(2 + 5 * i)s"] }
+        let demo = try startDemo(width: 160, height: 48, extra: incidents)
+        defer { finish(demo) }
+        let s = demo.session
+        s.send("4")
+        let first = s.waitFor(timeout: 60) { $0.contains("Alarms ") && $0.contains(meters[0]) }
+        XCTAssertTrue(first.ok, "no stale-meter alarm for \(meters[0]):\n\(first.screen)")
+        s.send("End")  // the oldest low-priority alarm is the last row
+        let chosen = s.waitFor(timeout: 10) { Self.lines($0).first { $0.hasPrefix("▶") }?.contains(meters[0]) == true }
+        XCTAssertTrue(chosen.ok, "End did not select \(meters[0]):\n\(chosen.screen)")
+
+        // Wait for at least three more alarms to arrive above it.
+        func rowsWithStale(_ screen: String) -> Int { Self.lines(screen).filter { $0.contains("stale meter") && $0.contains("C-00") }.count }
+        let more = s.waitFor(timeout: 90) { rowsWithStale($0) >= 4 }
+        XCTAssertTrue(more.ok, "new alarms did not arrive:\n\(more.screen)")
+        let selected = try XCTUnwrap(Self.lines(more.screen).first { $0.hasPrefix("▶") }, more.screen)
+        XCTAssertTrue(selected.contains(meters[0]), "the cursor left \(meters[0]) as new alarms arrived: \(selected)\n\(more.screen)")
+        let stale = Self.lines(more.screen).filter { $0.contains("stale meter") }
+        XCTAssertNotEqual(stale.first.map { $0.contains(meters[0]) }, true, "new alarms should sort above the chosen one:\n\(more.screen)")
+
+        // a: sent at once, or (the list just changed) a question naming the chosen alarm, answered y.
+        s.send("a")
+        let answer = s.waitFor(timeout: 10) { $0.contains("CONFIRM") || $0.contains("acknowledge sent") }
+        XCTAssertTrue(answer.ok, "a did nothing visible:\n\(answer.screen)")
+        if answer.screen.contains("CONFIRM") {
+            let q = Self.lines(answer.screen).first { $0.contains("ack #") } ?? ""
+            XCTAssertTrue(q.contains("stale meter") && q.contains(meters[0]), "the question does not name \(meters[0]): \(q)")
+            s.send("y")
+        }
+        let sent = s.waitFor(timeout: 10) { $0.contains("acknowledge sent") }
+        XCTAssertTrue(sent.ok, sent.screen)
+        let line = Self.lines(sent.screen).last { $0.contains("acknowledge sent") } ?? ""
+        XCTAssertTrue(line.contains(meters[0]), "acknowledged the wrong alarm: \(line)")
+
+        // The journal: the chosen meter's alarm is acknowledged, by this operator, and no other one is.
+        var alarms: [JSON] = []
+        let deadline = Date().addingTimeInterval(10)
+        repeat {
+            alarms = try journalAlarms(demo.db)
+            if alarms.contains(where: { $0["acknowledged"]?.boolValue == true }) { break }
+            Thread.sleep(forTimeInterval: 0.25)
+        } while Date() < deadline
+        let acked = alarms.filter { $0["acknowledged"]?.boolValue == true }
+        XCTAssertEqual(acked.count, 1, "exactly one alarm acknowledged: \(acked.map { $0.serialized() })")
+        let one = try XCTUnwrap(acked.first)
+        XCTAssertEqual(one["kind"]?.stringValue, "stale-meter", one.serialized())
+        XCTAssertTrue(one["assetName"]?.stringValue?.contains(meters[0]) == true, "acknowledged \(one.serialized()), not \(meters[0])")
+        XCTAssertEqual(one["acknowledgedBy"]?.stringValue, Self.operatorName, one.serialized())
+        XCTAssertGreaterThanOrEqual(alarms.filter { $0["kind"]?.stringValue == "stale-meter" }.count, 4, "the others were in the journal too")
     }
 
     // MARK: drill alarm → block → event → asset and back
@@ -158,9 +220,7 @@ final class OperatorPathTmuxTests: XCTestCase {
         s.send("s")
         let prompt = s.waitFor(timeout: 10) { $0.contains("SHELVE") && $0.contains("duration") && $0.contains("reason") }
         XCTAssertTrue(prompt.ok, "s did not open the shelve prompt:\n\(prompt.screen)")
-        s.send("Tab")  // to the duration field (it starts on the reason)
-        s.send("BSpace", "BSpace", "BSpace")
-        s.type("30m")
+        s.type("30m")  // the prompt opens on the duration (operator guide)
         s.send("Tab")
         s.type(reason)
         let typed = s.waitFor(timeout: 10) { $0.contains("30m") && $0.contains(reason) }

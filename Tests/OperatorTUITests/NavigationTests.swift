@@ -111,19 +111,30 @@ final class NavigationTests: XCTestCase {
 
     func testAcknowledgeShelveCommentUnshelveLeaveAsCommands() {
         var s = ScreenFixtures.state([.alarms], width: 80, height: 24)
-        XCTAssertEqual(keys(&s, [.down, .char("a")]), [.send(OperatorRequest(alarm: 1, action: .acknowledge(comment: nil), by: "operator"))])
+        // #1 is a high-priority alarm: `a` names it and waits for `y`.
+        XCTAssertEqual(keys(&s, [.down, .char("a")]), [])
+        XCTAssertEqual(s.prompt?.kind, .confirm)
+        XCTAssertEqual(keys(&s, [.char("y")]), [.send(OperatorRequest(alarm: 1, action: .acknowledge(comment: nil), by: "operator"))])
         XCTAssertTrue(s.message!.hasPrefix("acknowledge sent"))
-        // Shelve: duration then a required reason.
+        // Shelve: the prompt opens on the duration (empty), then a required reason.
         keys(&s, [.char("s")])
         XCTAssertEqual(s.prompt?.kind, .shelve)
+        XCTAssertEqual(s.prompt?.field, 0)
+        XCTAssertEqual(s.prompt?.fields, ["", ""])
         XCTAssertEqual(keys(&s, [.enter]), [])
-        XCTAssertEqual(s.prompt?.error, "a reason is required")
-        keys(&s, [.tab])  // to the duration
-        keys(&s, [.backspace, .backspace]); type(&s, "forever"); keys(&s, [.enter])
+        XCTAssertEqual(s.prompt?.error, "type a duration: 30m, 2h, 1h30m (at most 12h) or once")
+        type(&s, "forever"); keys(&s, [.enter])
         XCTAssertNotNil(s.prompt?.error, "bad duration refused")
         XCTAssertEqual(s.prompt?.field, 0)
         for _ in 0..<7 { keys(&s, [.backspace]) }
-        type(&s, "2h"); keys(&s, [.tab]); type(&s, "crew on site, known")
+        type(&s, "20h"); keys(&s, [.enter])
+        XCTAssertEqual(s.prompt?.error, "shelve refused: 20h is over the shelve limit; give 12h or less")
+        for _ in 0..<3 { keys(&s, [.backspace]) }
+        type(&s, "2h"); keys(&s, [.enter])
+        XCTAssertEqual(s.prompt?.field, 1, "Enter on a good duration goes on to the reason")
+        XCTAssertEqual(keys(&s, [.enter]), [])
+        XCTAssertEqual(s.prompt?.error, "a reason is required")
+        type(&s, "crew on site, known")
         XCTAssertEqual(keys(&s, [.enter]), [.send(OperatorRequest(alarm: 1, action: .shelve(.timed, until: s.now + 7200, reason: "crew on site, known"), by: "operator"))])
         XCTAssertNil(s.prompt)
         keys(&s, [.char("c")]); type(&s, "called the field crew")
@@ -180,7 +191,7 @@ final class NavigationTests: XCTestCase {
         XCTAssertEqual(s.commandLine, "theme dark")
         XCTAssertEqual(keys(&s, [.enter]), [.loadTheme("dark")])
         keys(&s, [.char(":")]); type(&s, "asset nobody"); keys(&s, [.enter])
-        XCTAssertEqual(s.message, "no asset named nobody")
+        XCTAssertEqual(s.message, "no asset named nobody: give its code, name or a unique prefix (Tab)")
         keys(&s, [.char(":")]); type(&s, "block x"); keys(&s, [.enter])
         XCTAssertEqual(s.message, "usage: :block N")
         keys(&s, [.char(":")]); type(&s, "q")
@@ -213,7 +224,7 @@ final class NavigationTests: XCTestCase {
         let box = SnapshotBox()
         box.publish(ScreenFixtures.data())
         let clock = ManualClock(Fixtures.now)
-        let term = FakeTerminal(script: [nil, .char("4"), .down, .char("a"), .char(":")] + "theme nosuch".map { .char($0) } + [.enter, nil, .char("q")])
+        let term = FakeTerminal(script: [nil, .char("4"), .down, .char("a"), .char("y"), .char(":")] + "theme nosuch".map { .char($0) } + [.enter, nil, .char("q")])
         term.onPoll = { _ in clock.t += 0.05 }
         let got = LockedList()
         var options = OperatorOptions(noColor: true, themeSearchPath: [])
@@ -237,6 +248,46 @@ final class NavigationTests: XCTestCase {
         opts.fullRepaintInterval = 5
         try OperatorApp(source: box, options: opts, terminal: term, clock: clock.appClock).run()
         XCTAssertGreaterThanOrEqual(term.invalidations, 2, "15 s with a 5 s interval")
+    }
+
+    func testBackspaceOnAnEmptyFilterStaysInFilterMode() {
+        var s = ScreenFixtures.state([.alarms], width: 80, height: 24)
+        keys(&s, [.down])
+        keys(&s, [.char("/")]); type(&s, "x"); keys(&s, [.backspace, .backspace, .backspace])
+        XCTAssertTrue(s.filterEditing, "Backspace on an empty filter does not leave filter mode")
+        XCTAssertTrue(ScreenFixtures.render(s).lines()[23].hasPrefix("/█"), "filter mode is visible")
+        // The next `a` is typed into the filter, not an acknowledgement.
+        XCTAssertEqual(keys(&s, [.char("a")]), [])
+        XCTAssertNil(s.prompt)
+        XCTAssertEqual(s.list.filter, "a")
+        keys(&s, [.escape])
+        XCTAssertFalse(s.filterEditing)
+        XCTAssertEqual(s.list.filter, "")
+    }
+
+    func testAssetCommandTakesACodeANameOrAPrefix() {
+        var s = ScreenFixtures.state([.overview], width: 80, height: 24)
+        func go(_ arg: String) -> Location? {
+            s.stack = [.overview]
+            keys(&s, [.char(":")]); type(&s, "asset " + arg); keys(&s, [.enter])
+            return s.location == .overview ? nil : s.location
+        }
+        XCTAssertEqual(go("TX-08"), .asset(ScreenFixtures.id("TX-08")), "by code")
+        XCTAssertEqual(go("f-12"), .asset(ScreenFixtures.id("F-12")), "by code, any case")
+        XCTAssertEqual(go("GEN-1"), .asset(ScreenFixtures.id("GEN-1")), "a code not in the name")
+        XCTAssertEqual(go("Feeder 13"), .asset(ScreenFixtures.id("F-13")), "by name")
+        XCTAssertEqual(go("hydro"), .asset(ScreenFixtures.id("GEN-1")), "by a unique prefix")
+        XCTAssertEqual(go("alta"), .asset(ScreenFixtures.id("TX-08")), "by a unique word of the name")
+        XCTAssertNil(go("Feeder"), "ambiguous")
+        XCTAssertTrue(s.message?.hasPrefix("no asset named Feeder:") == true, s.message ?? "")
+        // Tab lists the candidates.
+        s.stack = [.overview]
+        keys(&s, [.char(":")]); type(&s, "asset feeder"); keys(&s, [.tab])
+        XCTAssertEqual(s.message, "Feeder 12 Feeder 13 Feeder 14")
+        keys(&s, [.escape])
+        keys(&s, [.char(":")]); type(&s, "asset rua"); keys(&s, [.tab])
+        XCTAssertTrue(s.message?.contains("TX-08 Rua Alta") == true, s.message ?? "")
+        XCTAssertTrue(s.message?.contains("meter 0041 Rua das Flores") == true, s.message ?? "")
     }
 }
 

@@ -52,11 +52,23 @@ final class ViewGoldenTests: XCTestCase {
 
         var p = ScreenFixtures.state([.alarms], width: 80, height: 24)
         AppReducer.reduce(&p, .beginShelve)
+        XCTAssertEqual(p.prompt?.field, 0, "the shelve prompt opens on the duration (operator guide)")
+        try golden("view-shelve-prompt-open-80x24.txt", ScreenFixtures.render(p))
+        for c in "2h" { AppReducer.reduce(&p, .promptInput(c)) }
+        AppReducer.reduce(&p, .promptNextField)
         for c in "known nuisance" { AppReducer.reduce(&p, .promptInput(c)) }
         let prompt = ScreenFixtures.render(p)
         try golden("view-shelve-prompt-80x24.txt", prompt)
         XCTAssertTrue(prompt.dump().contains("SHELVE"))
         XCTAssertTrue(prompt.dump().contains("known nuisance"))
+
+        // The confirmation names its target.
+        var q = ScreenFixtures.state([.alarms], width: 80, height: 24)
+        AppReducer.reduce(&q, .move(1))
+        AppReducer.reduce(&q, .acknowledge)
+        let confirm = ScreenFixtures.render(q)
+        try golden("view-confirm-ack-80x24.txt", confirm)
+        XCTAssertTrue(confirm.dump().contains("ack #1 suspected theft TX-07"))
     }
 
     func testNothingAvailableIsSaidCalmly() throws {
@@ -185,11 +197,12 @@ final class TrustBoundaryViewTests: XCTestCase {
         var s = ScreenFixtures.state([.alarms], width: 80, height: 24)
         s.shelveLimitSeconds = 2 * 3600
         AppReducer.reduce(&s, .beginShelve)
-        for c in "known nuisance" { AppReducer.reduce(&s, .promptInput(c)) }
+        s.prompt?.fields[1] = "known nuisance"
         s.prompt?.fields[0] = "3h"
         let refused = AppReducer.reduce(&s, .promptSubmit)
         XCTAssertFalse(refused.contains { if case .send = $0 { true } else { false } }, "a shelve over the site's limit was sent")
-        XCTAssertEqual(s.prompt?.error, "duration: 30m, 2h, 1h30m (at most 2h00m) or once")
+        XCTAssertEqual(s.prompt?.error, "shelve refused: 3h is over the shelve limit; give 2h or less")
+        XCTAssertTrue(ScreenFixtures.render(s).dump().contains("2h or less"), "the refusal is on screen")
         s.prompt?.fields[0] = "2h"
         let sent = AppReducer.reduce(&s, .promptSubmit)
         XCTAssertEqual(sent.filter { if case .send = $0 { true } else { false } }.count, 1)
