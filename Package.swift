@@ -97,12 +97,22 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "DetectionReport", dependencies: ["GridCore", "GridSimulator", "Alerts"]),
+        // A throwaway PKI (openssl) and a TLS front for the TLS tests of two test targets.
+        .target(
+            name: "TLSTestSupport",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            path: "Tests/TLSTestSupport"
+        ),
         .testTarget(name: "ChainCoreTests", dependencies: ["ChainCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "GridCoreTests", dependencies: ["GridCore"]),
         .testTarget(
             name: "LedgerClientTests",
             dependencies: [
-                "LedgerClient", "GridSimulator",
+                "LedgerClient", "GridSimulator", "TLSTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -124,7 +134,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "gridtop",
+                "gridtop", "TLSTestSupport",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

@@ -17,6 +17,9 @@ actor LedgerHub {
         var secrets: [String]
         /// Verified hashes this node reported, by height (newest ~1024 heights): its votes in the quorum.
         var seen: [UInt64: Bytes32] = [:]
+        /// A block whose grid logs are over the hard cap, as the last sync said: kept on the
+        /// node's status (a reconnect's "closed" would hide it) until a sync gets past it.
+        var unfetchable: String?
     }
 
     /// A node and its live connection, for one fetch.
@@ -379,6 +382,7 @@ actor LedgerHub {
         let best = usable.compactMap { $0.head?.number }.max()
         return nodes.map { n in
             var s = n.status
+            if let u = n.unfetchable { s.lastError = u }
             if let best, let h = n.head?.number, s.connection == .connected { s.lag = best > h ? best - h : 0 } else { s.lag = 0 }
             if let l = n.latency.summary {
                 s.latencyMedianMs = l.median
@@ -431,6 +435,7 @@ actor LedgerHub {
                     if window.contains(head.hash) { return }
                 }
                 try await sync(to: head, via: src)
+                nodes[i].unfetchable = nil
                 followed = i
                 reconcile = false
                 return
@@ -440,6 +445,9 @@ actor LedgerHub {
                 continue  // already reported; nothing it served was emitted
             } catch {
                 if Task.isCancelled { return }
+                if case LedgerClientError.malformedFrame(let m) = error, m.contains("hard cap") {
+                    nodes[i].unfetchable = scrub(i, "sync failed: \(error)")
+                }
                 nodeProblem(i, "sync failed: \(error)")
             }
         }

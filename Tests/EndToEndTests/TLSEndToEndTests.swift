@@ -1,4 +1,5 @@
 import Foundation
+import TLSTestSupport
 import XCTest
 
 /// `gridtop alerts` against a TLS node, through the binary: `gridtop sim` behind a TLS front

@@ -1,5 +1,6 @@
 import ChainCore
 import Foundation
+import TLSTestSupport
 import XCTest
 
 @testable import GridSimulator

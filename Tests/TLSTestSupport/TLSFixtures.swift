@@ -4,15 +4,15 @@ import NIOPosix
 import NIOSSL
 import XCTest
 
-// A copy of Tests/LedgerClientTests/TLSFixtures.swift (test targets share no sources).
+// Shared by LedgerClientTests and EndToEndTests (test targets share no sources).
 
 /// A throwaway PKI made with the `openssl` command line for one test: a CA, server
 /// certificates (with and without an IP subjectAltName, one self-signed) and a client
 /// certificate. Files live in a temporary folder, removed with the object.
-final class TestPKI: @unchecked Sendable {
-    let dir: URL
+public final class TestPKI: @unchecked Sendable {
+    public let dir: URL
 
-    init() throws {
+    public init() throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("gridtop-pki-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         try openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
@@ -32,7 +32,7 @@ final class TestPKI: @unchecked Sendable {
 
     deinit { try? FileManager.default.removeItem(at: dir) }
 
-    func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
+    public func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
 
     /// `name.pem` and `name.key`, signed by the CA.
     private func issue(_ name: String, subjectAltName: String, usage: String) throws {
@@ -46,7 +46,7 @@ final class TestPKI: @unchecked Sendable {
     }
 
     /// A folder holding the CA as OpenSSL's `SSL_CERT_DIR` wants it (`<subject hash>.0`).
-    func hashedCADirectory() throws -> String {
+    public func hashedCADirectory() throws -> String {
         let d = path("certdir")
         try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
         let hash = try openssl(["x509", "-hash", "-noout", "-in", path("ca.pem")]).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -55,7 +55,7 @@ final class TestPKI: @unchecked Sendable {
     }
 
     @discardableResult
-    func openssl(_ args: [String]) throws -> String {
+    public func openssl(_ args: [String]) throws -> String {
         XCTAssertTrue(FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl"), "openssl is needed to make the test PKI")
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
@@ -79,11 +79,11 @@ final class TestPKI: @unchecked Sendable {
 /// it accepts TLS on 127.0.0.1 (with the given certificate; optionally demanding a client
 /// certificate issued by `clientCA`) and pipes the decrypted bytes to the node's plain port, so
 /// that both `wss://` and `https://` reach the same JSON-RPC node.
-final class TLSFront: @unchecked Sendable {
-    let port: Int
+public final class TLSFront: @unchecked Sendable {
+    public let port: Int
     private let channel: any Channel
 
-    init(certificate: String, key: String, clientCA: String? = nil, backendPort: Int) async throws {
+    public init(certificate: String, key: String, clientCA: String? = nil, backendPort: Int) async throws {
         var tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) },
             privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
@@ -113,7 +113,7 @@ final class TLSFront: @unchecked Sendable {
         port = channel.localAddress?.port ?? 0
     }
 
-    func stop() async { try? await channel.close() }
+    public func stop() async { try? await channel.close() }
 
     /// Two handlers that forward what one side reads to the other (NIO's proxy "glue").
     final class Glue: ChannelDuplexHandler, @unchecked Sendable {
