@@ -459,11 +459,20 @@ public struct Monitor: Sendable {
         configuration.confirmations ?? MonitorConfiguration.defaultConfirmations(engine: consensus?.engine)
     }
 
-    /// An interval whose newest block is not yet `confirmations` deep below the head: its
-    /// figures may still change with a reorg.
+    /// The `finalized` block as the nodes the quorum verified report it (the lowest of them:
+    /// one node claiming more finality than the others is not believed), or nil where no such
+    /// node supports the tag.
+    public var finalizedBlock: UInt64? {
+        nodes.filter { $0.connection == .connected && $0.trust == .verified }.compactMap(\.finalizedNumber).min()
+    }
+
+    /// An interval whose newest block may still change with a reorg: with `confirmations`
+    /// configured, one not yet that deep below the head; otherwise, where the nodes report a
+    /// `finalized` block, one above it; else one not yet as deep as the engine's default.
     public func isProvisional(_ interval: UInt64) -> Bool {
         guard let last = intervalLastBlock[interval] else { return false }
         guard let head else { return true }
+        if configuration.confirmations == nil, let finalized = finalizedBlock { return last > finalized }
         return head.number < last &+ confirmations
     }
 
@@ -887,6 +896,7 @@ public struct Monitor: Sendable {
         s.site = configuration.site
         s.banners = banners
         s.ignoredLogs = ignoredLogs
+        if configuration.confirmations == nil { s.settledByFinalized = finalizedBlock }
         return s
     }
 

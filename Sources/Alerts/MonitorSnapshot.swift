@@ -118,6 +118,9 @@ public struct MonitorSnapshot: Sendable, Equatable {
     public var banners: [String] = []
     /// Logs from contracts other than the configured metering contracts, ignored since the start.
     public var ignoredLogs = 0
+    /// Settlement by the nodes' `finalized` block (no `confirmations` configured and the nodes
+    /// support the tag): the block, else nil (settlement by depth).
+    public var settledByFinalized: UInt64? = nil
 
     public var inhibitedCount: Int { inhibited.count }
 

@@ -30,6 +30,9 @@ public struct NodeStatus: Sendable, Equatable {
     public var latencyP99Ms: Double?
     public var peerCount: UInt64?
     public var syncing: Bool?
+    /// The node's `finalized` block (`eth_getBlockByNumber("finalized")`), nil where the node
+    /// does not support the tag (or has not answered yet).
+    public var finalizedNumber: UInt64?
     public var clientVersion: String?
     public var lastError: String?
 

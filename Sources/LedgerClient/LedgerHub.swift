@@ -335,9 +335,10 @@ actor LedgerHub {
         }
     }
 
-    func nodeHealth(_ i: Int, peerCount: UInt64?, syncing: Bool?) {
+    func nodeHealth(_ i: Int, peerCount: UInt64?, syncing: Bool?, finalized: UInt64? = nil) {
         nodes[i].status.peerCount = peerCount
         nodes[i].status.syncing = syncing
+        nodes[i].status.finalizedNumber = finalized
     }
 
     func nodeProblem(_ i: Int, _ text: String) {

@@ -177,10 +177,12 @@ struct NodeWorker: Sendable {
 
     private func pollHealth(_ conn: any RPCTransport) async throws {
         while true {
-            let r = try await conn.batch([("net_peerCount", []), ("eth_syncing", [])])
+            let r = try await conn.batch([("net_peerCount", []), ("eth_syncing", []), ("eth_getBlockByNumber", ["finalized", false])])
             let peers = (try? r[0].get())?.quantity
             let syncing: Bool? = (try? r[1].get()).map { $0.boolValue.map { $0 } ?? true }
-            await hub.nodeHealth(index, peerCount: peers, syncing: syncing)
+            // The `finalized` tag (geth, Besu, Nethermind since the Merge): an error or null where unsupported.
+            let finalized: UInt64? = r.count > 2 ? (try? r[2].get()).flatMap { $0.isNull ? nil : $0["number"]?.quantity } : nil
+            await hub.nodeHealth(index, peerCount: peers, syncing: syncing, finalized: finalized)
             try await Task.sleep(for: configuration.healthPollEvery)
         }
     }

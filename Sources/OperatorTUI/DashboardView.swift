@@ -202,7 +202,9 @@ public enum DashboardView {
             "interval " + Format.utcRange(start: $0, seconds: s.intervalSeconds) + " (" + Format.duration(seconds: s.intervalSeconds) + ")"
         } ?? "no settled interval yet"
         // Not yet `confirmations` deep: a reorg may still change these figures.
-        if s.settledInterval != nil && s.settledProvisional { detail += " · provisional (\(s.confirmations) confirmations)" }
+        if s.settledInterval != nil && s.settledProvisional {
+            detail += s.settledByFinalized.map { " · provisional (above the finalized block #\($0))" } ?? " · provisional (\(s.confirmations) confirmations)"
+        }
         sectionTitle("ENERGY PER STAGE", detail, detailRole: s.settledInterval == nil ? .dim : .normal, into: &buf, y: y, width: c.width)
         let unit = Format.EnergyUnit.choose(forWh: s.stages.flatMap { [$0.importWh, $0.exportWh, $0.lossWh, $0.unaccountedWh] })
         let vw = 12
