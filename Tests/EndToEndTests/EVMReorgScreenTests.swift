@@ -30,7 +30,15 @@ final class EVMReorgScreenTests: XCTestCase {
         }
     }
 
-    func testTheScreenAfterAReorgShowsTheFinalChain() throws {
+    func testDepth1TheftOnDroppedBranch() throws { try screenAfterReorg(depth: 1, theftOnNew: false) }
+    func testDepth3TheftOnDroppedBranch() throws { try screenAfterReorg(depth: 3, theftOnNew: false) }
+    func testDepth3TheftOnNewBranch() throws { try screenAfterReorg(depth: 3, theftOnNew: true) }
+    func testDepth10TheftOnDroppedBranch() throws { try screenAfterReorg(depth: 10, theftOnNew: false) }
+    func testDepth64TheftOnNewBranch() throws { try screenAfterReorg(depth: 64, theftOnNew: true) }
+
+    /// Branch A (`depth` blocks, live) then branch B (one block longer) from a snapshot; the
+    /// theft on A (dropped) or on B (new). Afterwards the live screen must show what a fresh one shows.
+    func screenAfterReorg(depth: Int, theftOnNew: Bool) throws {
         let node = try EVMNode()
         defer { node.stop() }
         let home = try TempHome()
@@ -52,21 +60,23 @@ final class EVMReorgScreenTests: XCTestCase {
         XCTAssertTrue(waitForHead(live, try node.head().number).ok, "live dashboard never showed the head")
         let snap = try node.snapshot()
 
-        // Branch A, live: a theft on TX-A for 3 blocks. Then branch B, one block longer, honest.
-        let depth = 3
+        let stealA = theftOnNew ? nil : TestGrid.Theft(consumer: "C-A2", hidden: 0.4)
+        let stealB = theftOnNew ? TestGrid.Theft(consumer: "C-B2", hidden: 0.4) : nil
         for k in clean..<(clean + depth) {
-            let b = try node.mine([grid.events(k, theft: TestGrid.Theft(consumer: "C-A2", hidden: 0.4))], contract: contract)[0]
+            let b = try node.mine([grid.events(k, theft: stealA)], contract: contract)[0]
             XCTAssertTrue(waitForHead(live, b.number).ok, "block \(b.number) not shown")
         }
         live.send("4")
-        let before = live.waitFor(timeout: 30) { !Self.activeAlarms($0).isEmpty }
-        print("EVMReorgScreenTests: before the reorg, live: \(Self.activeAlarms(before.screen))")
-        XCTAssertTrue(Self.activeAlarms(before.screen).contains { $0.contains("suspected theft") && $0.contains("TX-A") },
-                      "the dropped branch's theft was never shown:\n\(before.screen)")
-        let b = try node.reorg(to: snap, (clean..<(clean + depth + 1)).map { grid.events($0, bias: 15) })
+        if !theftOnNew, depth >= 3 {
+            let before = live.waitFor(timeout: 30) { !Self.activeAlarms($0).isEmpty }
+            print("EVMReorgScreenTests: depth \(depth): before the reorg, live: \(Self.activeAlarms(before.screen))")
+            XCTAssertTrue(Self.activeAlarms(before.screen).contains { $0.contains("suspected theft") && $0.contains("TX-A") },
+                          "the dropped branch's theft was never shown:\n\(before.screen)")
+        }
+        let b = try node.reorg(to: snap, (clean..<(clean + depth + 1)).map { grid.events($0, theft: stealB, bias: 15) })
         XCTAssertEqual(b.dropped.count, depth)
         let newHead = b.mined.last!.number
-        XCTAssertTrue(waitForHead(live, newHead).ok, "the live dashboard did not follow the reorg")
+        XCTAssertTrue(live.waitFor(timeout: 120) { $0.contains("head #\(newHead) ") }.ok, "the live dashboard did not follow the reorg")
         Thread.sleep(forTimeInterval: 2)  // what the core does once the new branch is in
 
         let fresh = try dashboard("fresh")
@@ -77,9 +87,13 @@ final class EVMReorgScreenTests: XCTestCase {
         live.send("4")
         Thread.sleep(forTimeInterval: 1)
         let liveAlarms = Self.activeAlarms(live.screen()), freshAlarms = Self.activeAlarms(fresh.screen())
-        print("EVMReorgScreenTests: after the reorg at depth \(depth): live \(liveAlarms), fresh \(freshAlarms)")
+        print("EVMReorgScreenTests: after the reorg at depth \(depth), theft on the \(theftOnNew ? "new" : "dropped") branch: live \(liveAlarms), fresh \(freshAlarms)")
         XCTAssertEqual(liveAlarms, freshAlarms, "Alarms view: live\n\(live.screen())\nfresh\n\(fresh.screen())")
-        XCTAssertFalse(liveAlarms.contains { $0.contains("suspected theft") }, "a theft of the dropped branch is still shown")
+        if theftOnNew {
+            XCTAssertTrue(liveAlarms.contains { $0.contains("suspected theft") && $0.contains("TX-B") }, "the new branch's theft is not shown")
+        } else {
+            XCTAssertFalse(liveAlarms.contains { $0.contains("suspected theft") }, "a theft of the dropped branch is still shown")
+        }
 
         // Blocks view: every block shown is canonical; the orphans are named apart.
         live.send("5")
