@@ -466,13 +466,22 @@ public struct Monitor: Sendable {
         nodes.filter { $0.connection == .connected && $0.trust == .verified }.compactMap(\.finalizedNumber).min()
     }
 
+    /// The `finalized` block that settles intervals: only without `confirmations` configured,
+    /// and not on an engine that finalises every block (QBFT, IBFT 2.0: depth 0 is exact, and
+    /// a finalized block polled a moment ago would only lag behind it).
+    var settlingFinalized: UInt64? {
+        guard configuration.confirmations == nil, MonitorConfiguration.defaultConfirmations(engine: consensus?.engine) > 0 else { return nil }
+        return finalizedBlock
+    }
+
     /// An interval whose newest block may still change with a reorg: with `confirmations`
     /// configured, one not yet that deep below the head; otherwise, where the nodes report a
-    /// `finalized` block, one above it; else one not yet as deep as the engine's default.
+    /// `finalized` block (and the engine does not finalise every block), one above it; else
+    /// one not yet as deep as the engine's default.
     public func isProvisional(_ interval: UInt64) -> Bool {
         guard let last = intervalLastBlock[interval] else { return false }
         guard let head else { return true }
-        if configuration.confirmations == nil, let finalized = finalizedBlock { return last > finalized }
+        if let finalized = settlingFinalized { return last > finalized }
         return head.number < last &+ confirmations
     }
 
@@ -896,7 +905,7 @@ public struct Monitor: Sendable {
         s.site = configuration.site
         s.banners = banners
         s.ignoredLogs = ignoredLogs
-        if configuration.confirmations == nil { s.settledByFinalized = finalizedBlock }
+        s.settledByFinalized = settlingFinalized
         return s
     }
 

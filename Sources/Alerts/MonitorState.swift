@@ -29,8 +29,6 @@ public struct MonitorState: Sendable, Equatable {
     public var settledInterval: UInt64?
     /// The settled interval is provisional (not yet `confirmations` deep).
     public var settledProvisional: Bool
-    /// The `finalized` block the verified nodes report (nil: not supported, or none verified).
-    public var finalizedBlock: UInt64?
     public var activeAlarms: [ActiveAlarm]
     public var stages: [StageFlow]
     public var balances: [Balance]
@@ -44,7 +42,6 @@ public struct MonitorState: Sendable, Equatable {
         headHash = m.head?.hash
         settledInterval = m.settledInterval
         settledProvisional = m.settledInterval.map(m.isProvisional) ?? false
-        finalizedBlock = m.finalizedBlock
         activeAlarms = m.book.alarms.values.filter { $0.active && $0.kind.isGridSide }
             .map { ActiveAlarm(kind: $0.kind, asset: $0.asset, interval: $0.interval, origin: $0.origin) }
             .sorted { ($0.kind.rawValue, $0.asset.hex) < ($1.kind.rawValue, $1.asset.hex) }
@@ -76,7 +73,7 @@ public struct MonitorState: Sendable, Equatable {
             "headHash": headHash.map { .string($0.hex) } ?? .null,
             "settledInterval": settledInterval.map { .number(String($0)) } ?? .null,
             "settledProvisional": .bool(settledProvisional),
-            "finalizedBlock": finalizedBlock.map { .number(String($0)) } ?? .null,
+
             "assets": .int(assets), "readings": .int(readings), "transfers": .int(transfers),
             "activeAlarms": .array(activeAlarms.map { a in
                 .object(["kind": .string(a.kind.rawValue), "asset": .string(a.asset.hex),
